@@ -1,0 +1,343 @@
+"""Audio helpers: validate and convert uploads, and cut recordings into mp3 pieces.
+
+All decoding and encoding goes through pydub, which runs ``ffmpeg``/``ffprobe``.
+Units: parameters named ``*_s`` and ``max_interval`` are seconds; the intervals
+returned by :func:`split_silence` are integer milliseconds (pydub's native unit);
+levels are dBFS (decibels relative to full scale, ``0`` = loudest possible sample).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydub import AudioSegment
+from pydub.exceptions import CouldntDecodeError
+from pydub.silence import detect_nonsilent
+from pydub.utils import mediainfo_json
+
+from core.errors import MediaError
+
+__all__ = [
+    "ACCEPTED_AUDIO_CONTAINERS",
+    "ALLOWED_AUDIO_EXTENSIONS",
+    "MIN_AUDIO_DURATION_S",
+    "MIN_SILENCE_LEN_MS",
+    "NOT_AUDIO_MESSAGE",
+    "SPLIT_PADDING_MS",
+    "convert_upload_to_mp3",
+    "dbfs_to_fraction",
+    "fraction_to_dbfs",
+    "load_audio",
+    "split_audio",
+    "split_silence",
+]
+
+StrPath = str | os.PathLike[str]
+
+#: Upload suffixes accepted by the API spec, verbatim. ``.acc`` is the spec's typo for
+#: ``.aac``; it is kept so clients that follow the spec are not rejected.
+ALLOWED_AUDIO_EXTENSIONS = frozenset(
+    {".acc", ".aac", ".mp3", ".m4a", ".oga", ".ogv", ".ogg", ".opus", ".wav"}
+)
+
+#: ffprobe demuxer names accepted by content. Derived from ALLOWED_AUDIO_EXTENSIONS
+#: (aac: ADTS .aac; mov: .m4a; ogg: .oga/.ogv/.ogg/.opus) plus matroska, the WebM/Opus
+#: container browsers' MediaRecorder produces. An allow-list keeps ffmpeg away from
+#: playlist/reference demuxers (hls, concat) that open other files or URLs.
+ACCEPTED_AUDIO_CONTAINERS = frozenset({"aac", "matroska", "mov", "mp3", "ogg", "wav"})
+
+NOT_AUDIO_MESSAGE = "Only audio files uploads are allowed"
+
+#: Shortest accepted upload, seconds. No word can be spoken in less; it also rejects
+#: truncated uploads such as the first 200 bytes of an mp3, which still decode to a
+#: single 48 ms frame of silence.
+MIN_AUDIO_DURATION_S = 0.1
+
+#: Silence detection parameters of the original service's split_silence (spec values).
+MIN_SILENCE_LEN_MS = 100
+SPLIT_PADDING_MS = 50
+
+# "[mp3 @ 0x55d1c0]" prefixes in ffmpeg messages carry no information for users.
+_FFMPEG_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*")
+
+
+def dbfs_to_fraction(dbfs: float) -> float:
+    """Convert a level in dBFS to a fraction of full-scale amplitude.
+
+    Args:
+        dbfs: Level in dBFS; ``-inf`` is digital silence.
+
+    Returns:
+        ``10 ** (dbfs / 20)``: 1.0 for 0 dBFS, 0.0 for ``-inf``.
+    """
+    return 10 ** (dbfs / 20)
+
+
+def fraction_to_dbfs(fraction: float) -> float:
+    """Convert a fraction of full-scale amplitude to dBFS.
+
+    Args:
+        fraction: Amplitude ratio, ``>= 0`` (1.0 = full scale).
+
+    Returns:
+        ``20 * log10(fraction)``; ``-inf`` for 0.
+
+    Raises:
+        ValueError: ``fraction`` is negative or NaN.
+    """
+    if not fraction >= 0:  # also catches NaN
+        raise ValueError(f"Amplitude fraction must be >= 0, got {fraction}")
+    if fraction == 0:
+        return -math.inf
+    return 20 * math.log10(fraction)
+
+
+def _sanitized_reason(exc: BaseException, path: str) -> str:
+    """Last line of an ffmpeg error, without the file path; '' if it can't be made safe."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    reason = _FFMPEG_PREFIX.sub("", lines[-1]).replace(f"{path}: ", "").replace(path, "")
+    return "" if os.sep in reason or "\\" in reason else reason
+
+
+def _decode(path: str, fmt: str | None = None, duration_s: float | None = None) -> AudioSegment:
+    """Decode ``path`` with pydub, mapping every decoder failure to MediaError."""
+    try:
+        return AudioSegment.from_file(path, format=fmt, duration=duration_s)
+    except CouldntDecodeError as exc:
+        reason = _sanitized_reason(exc, path)
+        message = "The audio file could not be decoded"
+        raise MediaError(f"{message}: {reason}" if reason else message) from exc
+    except (IndexError, KeyError, ValueError) as exc:
+        # pydub indexes ffprobe's stream list blindly: IndexError means "no audio stream",
+        # KeyError/ValueError mean ffprobe output pydub did not expect.
+        raise MediaError(NOT_AUDIO_MESSAGE) from exc
+
+
+def load_audio(path: StrPath) -> AudioSegment:
+    """Decode an audio file of any format ffmpeg understands.
+
+    Args:
+        path: File to decode.
+
+    Returns:
+        The decoded audio.
+
+    Raises:
+        MediaError: The content is not decodable audio (message safe for users).
+        OSError: The file is missing/unreadable or ffmpeg is not installed (server faults).
+    """
+    # An absolute path can't be mistaken for an ffmpeg option ("-x") or protocol ("pipe:").
+    return _decode(os.path.abspath(path))
+
+
+def _as_segment(audio: StrPath | AudioSegment) -> AudioSegment:
+    return audio if isinstance(audio, AudioSegment) else load_audio(audio)
+
+
+def _export_mp3_atomic(segment: AudioSegment, dst: Path) -> None:
+    """Export ``segment`` as mp3 to ``dst`` via a temp file in the same folder + rename.
+
+    pydub opens its output before encoding, so a failed encode would otherwise leave an
+    empty or partial ``dst``; ``os.replace`` within one folder is atomic.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=".part")
+    os.close(fd)
+    try:
+        segment.export(tmp_name, format="mp3")
+        os.replace(tmp_name, dst)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def split_audio(
+    audio: StrPath | AudioSegment,
+    intervals: Sequence[tuple[float, float]],
+    out_dir: StrPath,
+) -> list[uuid.UUID]:
+    """Cut ``audio`` at each interval and export every piece as ``out_dir/<uuid>.mp3``.
+
+    Intervals may overlap and need not be sorted; ends past the audio are clamped to it.
+    All intervals are validated before anything is written.
+
+    Args:
+        audio: Decoded audio, or a path to decode with :func:`load_audio`.
+        intervals: ``(start_s, end_s)`` pairs in seconds.
+        out_dir: Destination folder; created if missing.
+
+    Returns:
+        One fresh UUID per interval, in interval order; piece ``i`` is
+        ``out_dir / f"{uuids[i]}.mp3"``.
+
+    Raises:
+        ValueError: A start is negative, an end is before its start, a bound is NaN, or
+            a piece is empty after clamping (e.g. it starts at or past the end of the
+            audio). Empty pieces are refused because pydub "exports" them as a
+            frameless mp3 that ffmpeg cannot decode back.
+        MediaError: ``audio`` is a path whose content can't be decoded.
+    """
+    segment = _as_segment(audio)
+    duration_s = segment.duration_seconds
+    clamped: list[tuple[float, float]] = []
+    for start_s, end_s in intervals:
+        if math.isnan(start_s) or math.isnan(end_s):
+            raise ValueError(f"Interval ({start_s}, {end_s}) contains NaN")
+        if start_s < 0:
+            raise ValueError(f"Interval ({start_s}, {end_s}) s starts before 0")
+        if end_s < start_s:
+            raise ValueError(f"Interval ({start_s}, {end_s}) s ends before it starts")
+        start, end = min(start_s, duration_s), min(end_s, duration_s)
+        if end <= start:
+            raise ValueError(
+                f"Interval ({start_s}, {end_s}) s is empty within the {duration_s:.3f} s audio"
+            )
+        clamped.append((start, end))
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    uuids: list[uuid.UUID] = []
+    for start, end in clamped:
+        piece_id = uuid.uuid4()
+        # pydub slices in (fractional) milliseconds, at sample precision.
+        _export_mp3_atomic(segment[start * 1000 : end * 1000], out / f"{piece_id}.mp3")
+        uuids.append(piece_id)
+    return uuids
+
+
+def split_silence(
+    audio: StrPath | AudioSegment,
+    out_dir: StrPath,
+    max_interval: float = 30,
+    cutoff_ratio: float = 0.05,
+) -> tuple[list[uuid.UUID], list[tuple[int, int]]]:
+    """Cut ``audio`` into mp3 pieces at silences only, never inside speech.
+
+    Silence is anything quieter than ``cutoff_ratio`` of the loudest peak for at least
+    ``MIN_SILENCE_LEN_MS``. Consecutive sounding ranges are merged greedily while the
+    merged piece stays within ``max_interval``; a single sounding range longer than that
+    stays whole. Each piece then gets ``SPLIT_PADDING_MS`` of context on both sides
+    (clamped to the audio), so a padded piece may exceed ``max_interval`` by up to
+    100 ms. Padded pieces never overlap: the silences between them are >= 100 ms.
+
+    Args:
+        audio: Decoded audio, or a path to decode with :func:`load_audio`.
+        out_dir: Destination folder for the pieces (see :func:`split_audio`).
+        max_interval: Longest merged piece, in seconds (before padding); > 0.
+        cutoff_ratio: Silence threshold as a fraction of the peak amplitude, in (0, 1].
+
+    Returns:
+        ``(uuids, intervals)``: the piece UUIDs from :func:`split_audio` and each padded
+        piece's ``(start_ms, end_ms)`` in integer milliseconds. ``([], [])`` for empty or
+        silence-only audio.
+
+    Raises:
+        ValueError: ``max_interval`` or ``cutoff_ratio`` is out of range.
+        MediaError: ``audio`` is a path whose content can't be decoded.
+    """
+    if not max_interval > 0:
+        raise ValueError(f"max_interval must be > 0 seconds, got {max_interval}")
+    if not 0 < cutoff_ratio <= 1:
+        raise ValueError(f"cutoff_ratio must be in (0, 1], got {cutoff_ratio}")
+    segment = _as_segment(audio)
+    if len(segment) == 0 or segment.max_dBFS == -math.inf:
+        return [], []
+
+    threshold = fraction_to_dbfs(cutoff_ratio * dbfs_to_fraction(segment.max_dBFS))
+    ranges = detect_nonsilent(segment, min_silence_len=MIN_SILENCE_LEN_MS, silence_thresh=threshold)
+    if not ranges:
+        return [], []
+
+    max_ms = max_interval * 1000
+    merged: list[list[int]] = [list(ranges[0])]
+    for start, end in ranges[1:]:
+        if end - merged[-1][0] <= max_ms:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+
+    length = len(segment)
+    pieces = [
+        (max(0, start - SPLIT_PADDING_MS), min(length, end + SPLIT_PADDING_MS))
+        for start, end in merged
+    ]
+    uuids = split_audio(segment, [(s / 1000, e / 1000) for s, e in pieces], out_dir)
+    return uuids, pieces
+
+
+def _probe_container(path: str) -> str:
+    """Return the accepted ffprobe demuxer name of ``path``, or raise MediaError."""
+    try:
+        info = mediainfo_json(path)
+        streams = info.get("streams", []) if info else []
+        has_audio = any(stream.get("codec_type") == "audio" for stream in streams)
+        formats = info["format"]["format_name"].split(",") if has_audio else []
+    except (KeyError, TypeError, ValueError) as exc:  # ValueError: not JSON
+        raise MediaError(NOT_AUDIO_MESSAGE) from exc
+    if not has_audio:
+        # Zero-byte and text files probe as nothing; images as a lone video stream.
+        raise MediaError(NOT_AUDIO_MESSAGE)
+    for name in formats:
+        if name in ACCEPTED_AUDIO_CONTAINERS:
+            return name
+    raise MediaError(f"Unsupported audio format: {formats[0]}")
+
+
+def convert_upload_to_mp3(
+    src: StrPath,
+    dst: StrPath,
+    *,
+    max_duration_s: float | None = None,
+    min_duration_s: float = MIN_AUDIO_DURATION_S,
+) -> float:
+    """Validate an uploaded recording by content and store it as mp3.
+
+    The file must contain an audio stream (video streams such as cover art are ignored)
+    in an accepted container; it is decoded with the container ffprobe detected, then
+    exported as mp3 with its channel count kept (ffmpeg downmixes > 2 channels and
+    resamples rates mp3 lacks). ``dst`` is written atomically: on failure no file or
+    partial file is left at ``dst`` or beside it.
+
+    Args:
+        src: Uploaded file; its name/suffix is not trusted.
+        dst: Destination mp3 path; its folder must exist. Overwritten if present.
+        max_duration_s: Longest accepted recording in seconds; ``None`` = no limit.
+            Decoding stops just past it, so huge uploads are not decoded in full.
+        min_duration_s: Shortest accepted recording in seconds.
+
+    Returns:
+        Duration of the decoded audio in seconds.
+
+    Raises:
+        MediaError: Not audio ("Only audio files uploads are allowed"), an unsupported
+            container, undecodable, empty, too short or too long.
+        OSError: ``src`` is missing, ``dst``'s folder is not writable, or ffmpeg is
+            not installed (server faults, not the user's).
+    """
+    src_path = os.path.abspath(src)
+    if not os.path.isfile(src_path):
+        raise FileNotFoundError(f"No such upload file: {src_path}")
+    container = _probe_container(src_path)
+    # Decode 1 s past the limit: enough to tell "too long" while bounding memory.
+    decode_s = None if max_duration_s is None else max_duration_s + 1
+    segment = _decode(src_path, container, decode_s)
+
+    duration_s = segment.duration_seconds
+    if segment.frame_count() == 0:
+        raise MediaError("The audio file is empty (its duration is 0 seconds)")
+    if duration_s < min_duration_s:
+        raise MediaError(
+            f"The audio is too short: {duration_s:.3f} seconds (minimum {min_duration_s:g})"
+        )
+    if max_duration_s is not None and duration_s > max_duration_s:
+        raise MediaError(f"The audio is longer than the maximum of {max_duration_s:g} seconds")
+
+    _export_mp3_atomic(segment, Path(dst))
+    return duration_s

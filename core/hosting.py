@@ -1,0 +1,120 @@
+"""Running one plugin: load it once, call it on bytes, normalise what it returns.
+
+The model host deployment is a thin wrapper around ``PluginRunner``. Inputs come
+as bytes (not paths) so model replicas need no access to the file storage, which
+lets them run on GPU nodes that do not mount it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.audio import split_silence
+from core.layout import join_text, reading_order
+from core.plugins import (
+    BUNDLED_PLUGIN_DIR,
+    AudioChunk,
+    AudioProcessingResult,
+    ImageProcessingResult,
+    PluginInfo,
+    get_plugin,
+    instantiate_plugin,
+    plugin_info,
+)
+
+__all__ = ["PluginRunner", "normalise_audio_result", "normalise_image_result"]
+
+logger = logging.getLogger(__name__)
+
+
+class PluginRunner:
+    """One loaded plugin.
+
+    Args:
+        plugin: Registered plugin name (``plugins/{plugin}_plugin.py`` is tried first).
+        options: Keyword arguments for the plugin's ``__init__`` (model path, device...).
+        plugin_dirs: Folders holding ``*_plugin.py`` files.
+        name: Name the model is offered under (defaults to the plugin's name), so
+            one plugin can be served twice with different weights.
+
+    Raises:
+        KeyError: unknown plugin. TypeError: bad options. Whatever the plugin's
+        model loading raises (missing weights...).
+    """
+
+    def __init__(
+        self,
+        plugin: str,
+        options: dict[str, Any] | None = None,
+        plugin_dirs: Sequence[str | Path] = (),
+        name: str | None = None,
+    ) -> None:
+        cls = get_plugin(plugin, list(plugin_dirs) or [BUNDLED_PLUGIN_DIR])
+        described = plugin_info(cls)
+        self.info = PluginInfo(
+            name=name or described.name,
+            languages=described.languages,
+            description=described.description,
+            kind=described.kind,
+        )
+        self._impl = instantiate_plugin(cls, options)
+
+    def run_file(self, path: str) -> dict[str, Any]:
+        """Run the plugin on a file; returns the normalised result as a dict."""
+        if self.info.kind == "audio":
+            result = normalise_audio_result(self._impl.process_audio(path))
+            if not result.segments and result.text.strip():
+                result = self._segment_by_silence(path)
+        else:
+            result = normalise_image_result(self._impl.process_image(path))
+        return result.model_dump()
+
+    def run_bytes(self, data: bytes, suffix: str) -> dict[str, Any]:
+        """Run the plugin on in-memory file content (written to a temp file)."""
+        with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+            handle.write(data)
+            handle.flush()
+            return self.run_file(handle.name)
+
+    def _segment_by_silence(self, path: str) -> AudioProcessingResult:
+        """For models that return text without timings: transcribe silence-split pieces."""
+        segments: list[AudioChunk] = []
+        with tempfile.TemporaryDirectory() as folder:
+            ids, intervals = split_silence(path, folder)
+            for file_id, (start_ms, end_ms) in zip(ids, intervals, strict=True):
+                piece = normalise_audio_result(
+                    self._impl.process_audio(str(Path(folder) / f"{file_id}.mp3"))
+                )
+                if piece.text.strip():
+                    segments.append(
+                        AudioChunk(start=start_ms / 1000, end=end_ms / 1000, text=piece.text)
+                    )
+        return AudioProcessingResult(text=" ".join(s.text for s in segments), segments=segments)
+
+
+def normalise_audio_result(result: Any) -> AudioProcessingResult:
+    """Validate a plugin's audio result and strip whitespace around texts.
+
+    Raises:
+        pydantic.ValidationError: the plugin returned something of another shape.
+    """
+    parsed = AudioProcessingResult.model_validate(result, from_attributes=True)
+    segments = [s.model_copy(update={"text": s.text.strip()}) for s in parsed.segments]
+    return AudioProcessingResult(text=parsed.text.strip(), segments=segments)
+
+
+def normalise_image_result(result: Any) -> ImageProcessingResult:
+    """Validate a plugin's image result and put its boxes in reading order.
+
+    The text is rebuilt from the ordered boxes (EasyOCR, for one, returns boxes out
+    of order); a result without boxes keeps the plugin's own text.
+    """
+    parsed = ImageProcessingResult.model_validate(result, from_attributes=True)
+    if not parsed.boxes:
+        return parsed
+    boxes = reading_order(parsed.boxes)
+    return ImageProcessingResult(text=join_text(boxes), boxes=boxes)

@@ -1,0 +1,178 @@
+"""What each kind of task does, given a way to call models and a text matcher.
+
+Ray-free: the Serve pipeline deployment passes a ``ModelGateway`` backed by model
+host deployments and a ``TextMatcher`` backed by the matcher deployment; tests
+pass plain objects. Results are JSON-ready dicts in the shapes of the spec's
+response schemas. Times are seconds, coordinates pixels, ``at_char`` a character
+offset into the audio segment's text (the original ``match_phrases`` semantics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.audio import load_audio, split_audio
+from core.plugins.types import AudioChunk, AudioProcessingResult, ImageProcessingResult
+from core.storage import FileStore
+from core.tasks import Task, TaskKind
+from core.worker import TaskFailed
+
+__all__ = ["ModelGateway", "TaskRunner", "TextMatcher"]
+
+Change = tuple[int, str, str]
+
+
+class ModelGateway(Protocol):
+    """Runs a named model on a file. Raises ``TaskFailed`` for an unknown model."""
+
+    async def transcribe(self, model: str, path: Path) -> AudioProcessingResult: ...
+
+    async def recognise(self, model: str, path: Path) -> ImageProcessingResult: ...
+
+
+class TextMatcher(Protocol):
+    """The spec's text algorithms (``core.text``), possibly in another process."""
+
+    async def match_phrases(self, phrases: list[str], text: str) -> list[list[Change]]: ...
+
+    async def find_phrases(
+        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
+    ) -> list[int]: ...
+
+
+class TaskRunner:
+    """Computes the result of a task.
+
+    Args:
+        files: File storage (reads inputs, stores cut audio segments).
+        models: Model gateway.
+        matcher: Text matcher.
+        extraction_score_cutoff: Minimum ``rapidfuzz`` partial-ratio score (0-100)
+            for a phrase to count as found in the recording.
+    """
+
+    def __init__(
+        self,
+        files: FileStore,
+        models: ModelGateway,
+        matcher: TextMatcher,
+        extraction_score_cutoff: float = 80.0,
+    ) -> None:
+        self._files = files
+        self._models = models
+        self._matcher = matcher
+        self._cutoff = extraction_score_cutoff
+
+    async def run(self, task: Task) -> dict[str, Any]:
+        """Dispatch on the task's kind.
+
+        Raises:
+            TaskFailed: missing input file, unknown model, model error.
+        """
+        payload = task.payload
+        if task.kind is TaskKind.AUDIO_PROCESSING:
+            return await self._audio(task.owner, payload["audio_file"], payload["audio_model"])
+        if task.kind is TaskKind.IMAGE_PROCESSING:
+            return await self._image(task.owner, payload["image_file"], payload["image_model"])
+        if task.kind is TaskKind.AUDIO_TEXT_COMPARISON:
+            audio = await self._audio(task.owner, payload["audio_file"], payload["audio_model"])
+            errors = await self._compare(audio, " ".join(payload["text"]))
+            return {"audio": audio, "errors": errors}
+        if task.kind is TaskKind.AUDIO_IMAGE_COMPARISON:
+            # ASR and OCR run concurrently on their own deployments.
+            audio, image = await asyncio.gather(
+                self._audio(task.owner, payload["audio_file"], payload["audio_model"]),
+                self._image(task.owner, payload["image_file"], payload["image_model"]),
+            )
+            errors = await self._compare(audio, image["text"])
+            return {"image": image, "audio": audio, "errors": errors}
+        if task.kind is TaskKind.AUDIO_EXTRACTION:
+            return await self._extract(task.owner, payload)
+        raise TaskFailed(f"Unknown task kind {task.kind}")
+
+    async def _input(self, kind: str, owner: str, file_id: str) -> Path:
+        path = await self._files.lookup(kind, owner, uuid.UUID(file_id))  # type: ignore[arg-type]
+        if path is None:
+            raise TaskFailed(f"No such {kind} file available")
+        return path
+
+    async def _cut(self, owner: str, path: Path, intervals: list[tuple[float, float]]) -> list[str]:
+        if not intervals:
+            return []
+        ids = await asyncio.to_thread(
+            split_audio, path, intervals, self._files.directory("audio")
+        )
+        await self._files.register("audio", owner, ids)
+        return [str(file_id) for file_id in ids]
+
+    async def _audio(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
+        """Transcribe and cut one downloadable audio file per segment."""
+        path = await self._input("audio", owner, file_id)
+        result = await self._models.transcribe(model, path)
+        segments = result.segments
+        if not segments:
+            # Nothing recognised: one empty segment spanning the recording keeps
+            # omissions reportable (every error needs an audio segment).
+            duration = len(await asyncio.to_thread(load_audio, path)) / 1000.0
+            segments = [AudioChunk(start=0.0, end=duration, text=result.text.strip())]
+        files = await self._cut(owner, path, [(s.start, s.end) for s in segments])
+        chunks = [
+            {
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "file": file,
+                "words": [w.model_dump() for w in s.words] if s.words else None,
+            }
+            for s, file in zip(segments, files, strict=True)
+        ]
+        return {"text": result.text, "segments": chunks}
+
+    async def _image(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
+        path = await self._input("image", owner, file_id)
+        result = await self._models.recognise(model, path)
+        return result.model_dump()
+
+    async def _compare(self, audio: dict[str, Any], reference: str) -> list[dict[str, Any]]:
+        """Align the segments' texts with the reference (spec: ``match_phrases``)."""
+        segments = audio["segments"]
+        per_segment = await self._matcher.match_phrases([s["text"] for s in segments], reference)
+        return [
+            {"audio_segment": segment, "at_char": at_char, "found": found, "expected": expected}
+            for segment, diffs in zip(segments, per_segment, strict=True)
+            for at_char, found, expected in diffs
+        ]
+
+    async def _extract(self, owner: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Find each phrase in the recording and cut it out (word timestamps if any)."""
+        path = await self._input("audio", owner, payload["audio_file"])
+        result = await self._models.transcribe(payload["audio_model"], path)
+        units = [
+            (word.word, word.start, word.end)
+            for segment in result.segments
+            for word in (segment.words or [])
+        ] or [(s.text, s.start, s.end) for s in result.segments]
+        texts = [text for text, _, _ in units]
+        found: list[tuple[str, list[int]]] = []
+        for phrase in payload["phrases"]:
+            # margin 1.0: with one word per unit, widening would pull in neighbours.
+            indices = await self._matcher.find_phrases(texts, phrase, 1.0, self._cutoff)
+            found.append((phrase, indices))
+        spans = [(units[ix[0]][1], units[ix[-1]][2]) for _, ix in found if ix]
+        files = iter(await self._cut(owner, path, spans))
+        data = []
+        for phrase, indices in found:
+            segment = None
+            if indices:
+                segment = {
+                    "start": units[indices[0]][1],
+                    "end": units[indices[-1]][2],
+                    "text": " ".join(texts[i] for i in indices),
+                    "file": next(files),
+                }
+            data.append({"audio_segment": segment, "found": bool(indices), "phrase": phrase})
+        return {"data": data}
+

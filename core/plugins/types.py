@@ -1,0 +1,123 @@
+"""Data types exchanged between plugins and the service (the spec's Plugins section).
+
+Every type a plugin written for the original project imports from ``core.plugins``
+is here with the same fields; the optional extras (``words``, ``confidence``) are
+additive, so old plugins keep working and new ones can report more.
+
+Units: times are seconds from the start of the recording; coordinates are pixels
+in the uploaded image, origin top-left, x to the right, y down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+
+__all__ = [
+    "AudioChunk",
+    "AudioProcessingResult",
+    "ImageProcessingResult",
+    "ImageTextBox",
+    "Point",
+    "Rectangle",
+    "Word",
+]
+
+
+class Word(BaseModel):
+    """One recognised word with its time span.
+
+    Attributes:
+        word: The word as the model wrote it (may carry punctuation).
+        start: Start time in seconds.
+        end: End time in seconds.
+        probability: Model's probability for the word, 0..1, when it has one.
+    """
+
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
+class AudioChunk(BaseModel):
+    """A timed piece of a transcript, as a plugin returns it.
+
+    Attributes:
+        start: Start time in seconds.
+        end: End time in seconds.
+        text: Text recognised in ``[start, end)``.
+        words: Per-word timings inside the chunk, if the model gives them.
+    """
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] | None = None
+
+
+class AudioProcessingResult(BaseModel):
+    """What ``process_audio(filename)`` returns: the whole text and its timed chunks."""
+
+    text: str
+    segments: list[AudioChunk]
+
+
+class Point(BaseModel):
+    """A pixel position. Floats (rotated boxes, numpy scalars) are rounded to int."""
+
+    x: int
+    y: int
+
+    @field_validator("x", "y", mode="before")
+    @classmethod
+    def _round(cls, value: Any) -> int:
+        # EasyOCR returns numpy floats for rotated boxes; the spec's schema says integer.
+        return int(round(float(value)))
+
+
+class Rectangle(BaseModel):
+    """Four corners of a (possibly rotated) text box, in pixels."""
+
+    left_top: Point
+    right_top: Point
+    left_bottom: Point
+    right_bottom: Point
+
+    def bounds(self) -> tuple[int, int, int, int]:
+        """Axis-aligned bounds ``(left, top, right, bottom)`` in pixels."""
+        xs = [p.x for p in (self.left_top, self.right_top, self.left_bottom, self.right_bottom)]
+        ys = [p.y for p in (self.left_top, self.right_top, self.left_bottom, self.right_bottom)]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    @classmethod
+    def from_bounds(cls, left: float, top: float, right: float, bottom: float) -> Rectangle:
+        """Build an axis-aligned rectangle from pixel bounds."""
+        return cls(
+            left_top=Point(x=left, y=top),
+            right_top=Point(x=right, y=top),
+            left_bottom=Point(x=left, y=bottom),
+            right_bottom=Point(x=right, y=bottom),
+        )
+
+
+class ImageTextBox(BaseModel):
+    """A piece of text found on an image and where it is.
+
+    Attributes:
+        text: The recognised text of the box (one or more words).
+        coordinates: The box corners in pixels.
+        confidence: Recogniser confidence 0..1, when the model gives one.
+    """
+
+    text: str
+    coordinates: Rectangle
+    confidence: float | None = None
+
+
+class ImageProcessingResult(BaseModel):
+    """What ``process_image(filename)`` returns: the whole text and its boxes."""
+
+    text: str
+    boxes: list[ImageTextBox]

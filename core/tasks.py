@@ -1,0 +1,228 @@
+"""Task records in Redis and their hand-off queue (a Redis Stream consumer group).
+
+A task is a hash ``{prefix}task:{uuid}`` (kind, owner, status, payload, result,
+error, attempts, timestamps). Creating a task writes the hash and appends its id
+to the stream ``{prefix}tasks`` in one MULTI/EXEC transaction, so a task that got
+an id is always both recorded and queued. Finishing a task writes the result and
+acknowledges (and deletes) its stream entry in one transaction, so an entry leaves
+the queue only together with a terminal status. See ``docs/design.md``.
+
+Statuses: ``pending`` -> ``in_progress`` -> ``completed`` | ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError, WatchError
+
+__all__ = ["Task", "TaskKind", "TaskStatus", "TaskStore", "TERMINAL_STATUSES"]
+
+
+class TaskStatus(str, Enum):
+    """Lifecycle of a task."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+TERMINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
+
+
+class TaskKind(str, Enum):
+    """What a task does; each typed result endpoint accepts exactly one kind."""
+
+    AUDIO_PROCESSING = "audio_processing"
+    AUDIO_EXTRACTION = "audio_extraction"
+    IMAGE_PROCESSING = "image_processing"
+    AUDIO_IMAGE_COMPARISON = "audio_image_comparison"
+    AUDIO_TEXT_COMPARISON = "audio_text_comparison"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task record (without its result, which can be large).
+
+    Attributes:
+        task_id: The task's UUID.
+        kind: What the task does.
+        owner: Username of the user who created it.
+        status: Current status.
+        payload: The task's input (file ids, model names, texts).
+        error: Why it failed, for ``failed`` tasks.
+        attempts: How many times a worker started it.
+        created: Creation time, Unix seconds.
+        updated: Last status change, Unix seconds.
+    """
+
+    task_id: uuid.UUID
+    kind: TaskKind
+    owner: str
+    status: TaskStatus
+    payload: dict[str, Any]
+    error: str | None
+    attempts: int
+    created: float
+    updated: float
+
+    @property
+    def finished(self) -> bool:
+        """True once the task is ``completed`` or ``failed``."""
+        return self.status in TERMINAL_STATUSES
+
+
+class TaskStore:
+    """Create, read and finish tasks; owns the stream and its consumer group.
+
+    Args:
+        redis: Asyncio Redis client (``decode_responses=True``).
+        prefix: Key prefix shared by the service.
+        group: Consumer group of the workers.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, group: str = "pipeline") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.stream = f"{prefix}tasks"
+        self.group = group
+
+    def _key(self, task_id: uuid.UUID | str) -> str:
+        return f"{self.prefix}task:{task_id}"
+
+    async def ensure_group(self) -> None:
+        """Create the stream and consumer group if missing (idempotent)."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def create(self, kind: TaskKind, owner: str, payload: dict[str, Any]) -> uuid.UUID:
+        """Record a ``pending`` task and queue it, atomically.
+
+        Returns:
+            The new task's UUID.
+        """
+        task_id = uuid.uuid4()
+        now = str(time.time())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self._key(task_id),
+                mapping={
+                    "kind": kind.value,
+                    "owner": owner,
+                    "status": TaskStatus.PENDING.value,
+                    "payload": json.dumps(payload),
+                    "attempts": 0,
+                    "created": now,
+                    "updated": now,
+                },
+            )
+            pipe.xadd(self.stream, {"task_id": str(task_id)})
+            await pipe.execute()
+        return task_id
+
+    async def get(self, task_id: uuid.UUID | str, owner: str | None = None) -> Task | None:
+        """The task, or ``None`` if unknown or (when ``owner`` is given) not theirs."""
+        fields = await self.redis.hmget(
+            self._key(task_id),
+            ["kind", "owner", "status", "payload", "error", "attempts", "created", "updated"],
+        )
+        kind, task_owner, status, payload, error, attempts, created, updated = fields
+        if kind is None or (owner is not None and task_owner != owner):
+            return None
+        return Task(
+            task_id=uuid.UUID(str(task_id)),
+            kind=TaskKind(kind),
+            owner=task_owner,
+            status=TaskStatus(status),
+            payload=json.loads(payload),
+            error=error,
+            attempts=int(attempts or 0),
+            created=float(created),
+            updated=float(updated),
+        )
+
+    async def result(self, task_id: uuid.UUID) -> dict[str, Any] | None:
+        """The stored result of a completed task, else ``None``."""
+        raw = await self.redis.hget(self._key(task_id), "result")
+        return None if raw is None else json.loads(raw)
+
+    async def start(self, task_id: str) -> Task | None:
+        """Mark a task ``in_progress`` and count the attempt.
+
+        Returns:
+            The task, or ``None`` if it is unknown or already finished (a duplicate
+            delivery), in which case the caller just acknowledges the entry.
+        """
+        key = self._key(task_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    status = await pipe.hget(key, "status")
+                    if status is None or TaskStatus(status) in TERMINAL_STATUSES:
+                        await pipe.unwatch()
+                        return None
+                    pipe.multi()
+                    pipe.hset(
+                        key,
+                        mapping={"status": TaskStatus.IN_PROGRESS.value, "updated": time.time()},
+                    )
+                    pipe.hincrby(key, "attempts", 1)
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue
+        return await self.get(task_id)
+
+    async def finish(
+        self,
+        task_id: str,
+        entry_id: str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Store the outcome and remove the stream entry, atomically.
+
+        Exactly one of ``result`` (-> ``completed``) and ``error`` (-> ``failed``)
+        is given.
+        """
+        if (result is None) == (error is None):
+            raise ValueError("finish() needs exactly one of result and error")
+        fields: dict[str, Any] = {"updated": time.time()}
+        if result is not None:
+            fields |= {"status": TaskStatus.COMPLETED.value, "result": json.dumps(result)}
+        else:
+            fields |= {"status": TaskStatus.FAILED.value, "error": error}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(task_id), mapping=fields)
+            pipe.xack(self.stream, self.group, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
+
+    async def discard_entry(self, entry_id: str) -> None:
+        """Acknowledge and delete a stream entry whose task needs no work."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, self.group, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
+
+    async def queue_depth(self) -> dict[str, int]:
+        """Entries waiting (``queued``) and delivered but unacknowledged (``in_flight``)."""
+        in_flight = 0
+        lag = 0
+        for group in await self.redis.xinfo_groups(self.stream):
+            if group["name"] == self.group:
+                in_flight = int(group["pending"])
+                lag = int(group.get("lag") or 0)
+        return {"queued": lag, "in_flight": in_flight}

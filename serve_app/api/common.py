@@ -1,0 +1,79 @@
+"""Helpers shared by the routers: spec error responses, existence checks, results."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import HTTPException, status
+
+from core.plugins import PluginKind
+from core.storage import FileKind
+from core.tasks import TaskKind, TaskStatus
+from core.users import User
+from serve_app.schemas import ErrorResponse, ModelData, ModelsDataReponse
+from serve_app.services import Services
+
+__all__ = ["documented", "models_response", "require_file", "require_model", "task_result"]
+
+
+def documented(*errors: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``(status, description, example detail)`` triples."""
+    return {
+        code: {
+            "model": ErrorResponse,
+            "description": description,
+            "content": {"application/json": {"example": {"detail": detail}}},
+        }
+        for code, description, detail in errors
+    }
+
+
+async def require_model(services: Services, kind: PluginKind, name: str) -> None:
+    """404 "No such {kind} model available" unless a model host serves ``name``."""
+    if not await services.models.has(kind, name):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} model available")
+
+
+async def require_file(services: Services, user: User, kind: FileKind, file_id: uuid.UUID) -> None:
+    """404 "No such {kind} file available" unless the user owns that file."""
+    if await services.files.lookup(kind, user.username, file_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} file available")
+
+
+async def task_result(
+    services: Services,
+    user: User,
+    task_id: uuid.UUID,
+    kinds: set[TaskKind] | None,
+    not_ready: str,
+    wrong_kind: str | None = None,
+) -> dict[str, Any]:
+    """The stored result of the user's completed task.
+
+    Raises:
+        HTTPException: 406 ``not_ready`` when the task is unknown, someone else's or
+            not finished; 406 with the reason when it failed; 422 ``wrong_kind`` when
+            it is not of one of ``kinds``.
+    """
+    task = await services.tasks.get(task_id, owner=user.username)
+    if task is None:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
+    if kinds is not None and task.kind not in kinds:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, wrong_kind)
+    if task.status is TaskStatus.FAILED:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, f"The task failed: {task.error}")
+    result = await services.tasks.result(task_id) if task.finished else None
+    if result is None:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
+    return result
+
+
+async def models_response(services: Services, kind: PluginKind) -> ModelsDataReponse:
+    """The models of one kind whose deployments are up."""
+    return ModelsDataReponse(
+        models=[
+            ModelData(name=i.name, languages=i.languages, description=i.description)
+            for i in await services.models.list(kind)
+        ]
+    )

@@ -1,0 +1,128 @@
+"""``/v1/image``: upload, download, models, text recognition tasks."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, UploadFile, status
+from fastapi.responses import FileResponse
+
+from core.tasks import TaskKind
+from serve_app.api.common import (
+    documented,
+    models_response,
+    require_file,
+    require_model,
+    task_result,
+)
+from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
+from serve_app.schemas import (
+    ImageProcessingRequest,
+    ImageProcessingResponse,
+    ModelsDataReponse,
+    TaskCreateResponse,
+    UploadFileResponse,
+)
+
+router = APIRouter(
+    prefix="/image", tags=["image"], dependencies=[Depends(get_current_active_user)]
+)
+
+_NOT_DONE = "The job is non-existent or not done"
+
+
+@router.post(
+    "/upload",
+    response_model=UploadFileResponse,
+    summary="Upload an image file; returns its file id.",
+    responses=documented(
+        (413, "The file is larger than the upload limit", "The file is larger than the limit"),
+        (
+            422,
+            "The file was not sent, has an unallowed extension or is not an image",
+            "Only image files uploads are allowed",
+        ),
+    ),
+)
+async def upload_image(
+    upload_file: UploadFile, user: CurrentUser, services: ServicesDep
+) -> UploadFileResponse:
+    """Allowed extensions: .avif, .bmp, .gif, .ico, .jpeg, .jpg, .png, .svg, .tif, .tiff,
+    .webp. The content is decoded (SVG rendered safely) and stored as ``.png``."""
+    settings = services.settings
+    file_id = await services.files.save_upload(
+        "image",
+        user.username,
+        upload_file.file,
+        upload_file.filename,
+        max_bytes=settings.max_upload_bytes,
+        max_audio_duration_s=settings.max_audio_duration_s,
+        max_image_pixels=settings.max_image_pixels,
+    )
+    return UploadFileResponse(file_id=file_id)
+
+
+@router.get(
+    "/download",
+    response_class=FileResponse,
+    summary="Download an image file (png) by its id.",
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The file (.png)"},
+        **documented((404, "The specified file was not found.", "File not found")),
+    },
+)
+async def download_image_file(file: uuid.UUID, user: CurrentUser, services: ServicesDep):
+    path = await services.files.lookup("image", user.username, file)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found")
+    return FileResponse(path, media_type="image/png", filename=f"{file}.png")
+
+
+@router.get("/models", response_model=ModelsDataReponse, summary="Available (loaded) image models.")
+async def get_models(services: ServicesDep) -> ModelsDataReponse:
+    """Models whose deployments are up, as the model hosts report them."""
+    return await models_response(services, "image")
+
+
+@router.post(
+    "/process/task",
+    response_model=TaskCreateResponse,
+    summary="Create an image processing (text recognition) task.",
+    responses=documented(
+        (404, "The specified file or model was not found.", "No such image file available")
+    ),
+)
+async def process_image(
+    request: ImageProcessingRequest, user: CurrentUser, services: ServicesDep
+) -> TaskCreateResponse:
+    """Parameters: **image_file** (file id) and **image_model** (see ``/models``)."""
+    await require_model(services, "image", request.image_model)
+    await require_file(services, user, "image", request.image_file)
+    task_id = await services.tasks.create(
+        TaskKind.IMAGE_PROCESSING, user.username, request.model_dump(mode="json")
+    )
+    return TaskCreateResponse(task_id=task_id)
+
+
+@router.get(
+    "/process/result",
+    response_model=ImageProcessingResponse,
+    summary="The result of an image processing task.",
+    responses=documented(
+        (406, "The task does not exist or has not finished", _NOT_DONE),
+        (422, "The task is not an image processing task", "There is no such image processing task"),
+    ),
+)
+async def get_image_processing_result(
+    task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
+) -> ImageProcessingResponse:
+    """Recognised text and its boxes (pixels), in reading order."""
+    result = await task_result(
+        services,
+        user,
+        task_id,
+        {TaskKind.IMAGE_PROCESSING},
+        _NOT_DONE,
+        "There is no such image processing task",
+    )
+    return ImageProcessingResponse.model_validate(result)

@@ -1,0 +1,90 @@
+"""The objects request handlers work with, built once per ingress replica."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from core.config import Settings
+from core.plugins import PluginInfo, PluginKind
+from core.storage import FileStore
+from core.tasks import TaskStore
+from core.users import UserStore
+
+__all__ = ["ModelCatalog", "Services", "StaticCatalog"]
+
+
+class ModelCatalog:
+    """Models offered by the model host deployments, cached for ``ttl_s`` seconds.
+
+    Args:
+        fetch: Coroutine returning the info of every served model (asks the hosts).
+        ttl_s: How long a fetched list is reused.
+    """
+
+    def __init__(
+        self, fetch: Callable[[], Awaitable[Sequence[PluginInfo]]], ttl_s: float = 10.0
+    ) -> None:
+        self._fetch = fetch
+        self._ttl_s = ttl_s
+        self._cached: list[PluginInfo] = []
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def list(self, kind: PluginKind) -> list[PluginInfo]:
+        """Models of one kind (``"audio"`` or ``"image"``)."""
+        async with self._lock:
+            if time.monotonic() - self._fetched_at > self._ttl_s:
+                self._cached = list(await self._fetch())
+                self._fetched_at = time.monotonic()
+        return [info for info in self._cached if info.kind == kind]
+
+    async def has(self, kind: PluginKind, name: str) -> bool:
+        """Whether a model of that kind and name is served."""
+        return any(info.name == name for info in await self.list(kind))
+
+
+class StaticCatalog(ModelCatalog):
+    """A fixed list of models (tests, or an ingress run without model hosts)."""
+
+    def __init__(self, infos: Sequence[PluginInfo]) -> None:
+        async def fetch() -> Sequence[PluginInfo]:
+            return infos
+
+        super().__init__(fetch, ttl_s=float("inf"))
+
+
+@dataclass
+class Services:
+    """Per-replica service objects; FastAPI dependencies hand them to routes."""
+
+    settings: Settings
+    redis: Redis
+    users: UserStore
+    files: FileStore
+    tasks: TaskStore
+    models: ModelCatalog
+    jwt_secret: str
+
+    @classmethod
+    async def create(cls, settings: Settings, models: ModelCatalog) -> Services:
+        """Connect to Redis and resolve the signing secret."""
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        users = UserStore(redis, settings.key_prefix, settings.min_password_length)
+        configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        return cls(
+            settings=settings,
+            redis=redis,
+            users=users,
+            files=FileStore(redis, settings.key_prefix, settings.data_dir),
+            tasks=TaskStore(redis, settings.key_prefix),
+            models=models,
+            jwt_secret=await users.signing_secret(configured),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
