@@ -17,6 +17,7 @@ import pytest
 import ray
 from ray import serve
 
+from core.plugins import BUNDLED_PLUGIN_DIR
 from serve_app.config import AppArgs
 from serve_app.ingress import build_app
 from tests.conftest import free_port, wait_until
@@ -26,11 +27,17 @@ APP_NAME = "follow_my_reading"
 #: The bundled models, with small CPU shares so the app fits in 2 cores.
 TEST_ARGS = {
     "models": [
-        {"plugin": "whisper", "options": {"compute_type": "int8"},
-         "deployment": {"ray_actor_options": {"num_cpus": 0.4}}},
+        {
+            "plugin": "whisper",
+            "options": {"compute_type": "int8"},
+            "deployment": {"ray_actor_options": {"num_cpus": 0.4}},
+        },
         {"plugin": "en_easyocr", "deployment": {"ray_actor_options": {"num_cpus": 0.4}}},
         {"plugin": "eng_tesseract", "deployment": {"ray_actor_options": {"num_cpus": 0.2}}},
+        # Original-format plugin that always raises (tests/plugins/).
+        {"plugin": "broken_asr", "deployment": {"ray_actor_options": {"num_cpus": 0.05}}},
     ],
+    "plugin_dirs": [str(BUNDLED_PLUGIN_DIR), str(Path(__file__).parents[1] / "plugins")],
     "ingress": {"ray_actor_options": {"num_cpus": 0.2}},
     "pipeline": {"ray_actor_options": {"num_cpus": 0.2}},
     "matcher": {"ray_actor_options": {"num_cpus": 0.1}},
@@ -50,8 +57,11 @@ def serve_url(redis_url: str, key_prefix: str, tmp_path_factory: pytest.TempPath
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_app(AppArgs.model_validate(TEST_ARGS)), name=APP_NAME, route_prefix="/")
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{url}/openapi.json").status_code == 200, 60,
-                   what="the ingress answering HTTP")
+        wait_until(
+            lambda: httpx.get(f"{url}/openapi.json").status_code == 200,
+            60,
+            what="the ingress answering HTTP",
+        )
         yield url
     finally:
         serve.shutdown()
@@ -86,17 +96,29 @@ def account(http: httpx.Client) -> Account:
     return make_account(http)
 
 
-def upload(http: httpx.Client, account: Account, kind: str, path: Path, name: str | None = None,
-           content: bytes | None = None) -> httpx.Response:
-    files = {"upload_file": (name or path.name, content if content is not None else path.read_bytes())}
+def upload(
+    http: httpx.Client,
+    account: Account,
+    kind: str,
+    path: Path,
+    name: str | None = None,
+    content: bytes | None = None,
+) -> httpx.Response:
+    files = {
+        "upload_file": (name or path.name, content if content is not None else path.read_bytes())
+    }
     return http.post(f"/v1/{kind}/upload", files=files, headers=account.headers)
 
 
-def wait_for_task(http: httpx.Client, account: Account, task_id: str, timeout_s: float = 180) -> dict:
+def wait_for_task(
+    http: httpx.Client, account: Account, task_id: str, timeout_s: float = 180
+) -> dict:
     """Poll the task status until it is finished; returns the last status body."""
 
     def finished():
-        body = http.get("/v1/task/status", params={"task_id": task_id}, headers=account.headers).json()
+        body = http.get(
+            "/v1/task/status", params={"task_id": task_id}, headers=account.headers
+        ).json()
         return body if body.get("ready") else None
 
     return wait_until(finished, timeout_s, interval_s=0.25, what=f"task {task_id} finished")

@@ -13,11 +13,17 @@ SAMPLE_WORDS = ["every", "path", "is", "the", "right", "path"]
 
 
 @pytest.mark.parametrize("image_model", ["en_easyocr", "eng_tesseract"])
-def test_audio_image_comparison_of_correct_reading_has_no_errors(http, account, uploaded, image_model):
+def test_audio_image_comparison_of_correct_reading_has_no_errors(
+    http, account, uploaded, image_model
+):
     response = http.post(
         "/v1/comparison/audio/image/task",
-        json={"audio_file": uploaded["audio"], "image_file": uploaded["image"],
-              "audio_model": "whisper", "image_model": image_model},
+        json={
+            "audio_file": uploaded["audio"],
+            "image_file": uploaded["image"],
+            "audio_model": "whisper",
+            "image_model": image_model,
+        },
         headers=account.headers,
     )
     assert response.status_code == 200, response.text
@@ -25,8 +31,9 @@ def test_audio_image_comparison_of_correct_reading_has_no_errors(http, account, 
     status = wait_for_task(http, account, task_id)
     assert status["status"] == "completed", status
 
-    result = http.get("/v1/comparison/audio/image/result", params={"task_id": task_id},
-                      headers=account.headers)
+    result = http.get(
+        "/v1/comparison/audio/image/result", params={"task_id": task_id}, headers=account.headers
+    )
     assert result.status_code == 200, result.text
     body = result.json()
     assert body["errors"] == []
@@ -39,25 +46,30 @@ def test_audio_image_comparison_of_correct_reading_has_no_errors(http, account, 
 def test_audio_text_comparison_finds_the_one_misread_word(http, account, uploaded):
     response = http.post(
         "/v1/comparison/audio/text/task",
-        json={"audio_file": uploaded["audio"], "audio_model": "whisper",
-              "text": ["Every path is the wrong path."]},
+        json={
+            "audio_file": uploaded["audio"],
+            "audio_model": "whisper",
+            "text": ["Every path is the wrong path."],
+        },
         headers=account.headers,
     )
     assert response.status_code == 200, response.text
     task_id = response.json()["task_id"]
     assert wait_for_task(http, account, task_id)["status"] == "completed"
 
-    body = http.get("/v1/comparison/audio/text/result", params={"task_id": task_id},
-                    headers=account.headers).json()
+    body = http.get(
+        "/v1/comparison/audio/text/result", params={"task_id": task_id}, headers=account.headers
+    ).json()
     assert len(body["errors"]) == 1, body["errors"]
     error = body["errors"][0]
     assert (error["found"], error["expected"]) == ("right", "wrong")
     # at_char: offset of the error in the audio segment's text (original match_phrases).
     segment = error["audio_segment"]
-    assert segment["text"][error["at_char"]:].startswith("right")
+    assert segment["text"][error["at_char"] :].startswith("right")
     assert 0 <= segment["start"] < segment["end"] <= 2.0
-    download = http.get("/v1/audio/download", params={"file": segment["file"]},
-                        headers=account.headers)
+    download = http.get(
+        "/v1/audio/download", params={"file": segment["file"]}, headers=account.headers
+    )
     assert download.status_code == 200
     assert download.headers["content-type"] == "audio/mpeg"
     assert len(download.content) > 1000
