@@ -24,6 +24,11 @@ __all__ = ["ModelGateway", "TaskRunner", "TextMatcher"]
 
 Change = tuple[int, str, str]
 
+#: Shortest piece cut out of a recording, in seconds. Models may report zero-length
+#: segments or words (start == end) or times past the end of the recording; their
+#: pieces are widened to this length inside the recording so they can still be cut.
+MIN_PIECE_S = 0.1
+
 
 class ModelGateway(Protocol):
     """Runs a named model on a file. Raises ``TaskFailed`` for an unknown model."""
@@ -102,9 +107,7 @@ class TaskRunner:
     async def _cut(self, owner: str, path: Path, intervals: list[tuple[float, float]]) -> list[str]:
         if not intervals:
             return []
-        ids = await asyncio.to_thread(
-            split_audio, path, intervals, self._files.directory("audio")
-        )
+        ids = await asyncio.to_thread(_cut_audio, path, intervals, self._files.directory("audio"))
         await self._files.register("audio", owner, ids)
         return [str(file_id) for file_id in ids]
 
@@ -176,3 +179,13 @@ class TaskRunner:
             data.append({"audio_segment": segment, "found": bool(indices), "phrase": phrase})
         return {"data": data}
 
+
+def _cut_audio(path: Path, intervals: list[tuple[float, float]], out_dir: Path) -> list[uuid.UUID]:
+    """``split_audio`` after making model times cuttable (see ``MIN_PIECE_S``)."""
+    audio = load_audio(path)
+    duration = audio.duration_seconds
+    cuttable = []
+    for start, end in intervals:
+        start = min(max(start, 0.0), max(duration - MIN_PIECE_S, 0.0))
+        cuttable.append((start, min(max(end, start + MIN_PIECE_S), duration)))
+    return split_audio(audio, cuttable, out_dir)

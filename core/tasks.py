@@ -224,5 +224,11 @@ class TaskStore:
         for group in await self.redis.xinfo_groups(self.stream):
             if group["name"] == self.group:
                 in_flight = int(group["pending"])
-                lag = int(group.get("lag") or 0)
+                lag = group.get("lag")
+                if lag is None:
+                    # Redis reports no lag once an entry behind a pending one was
+                    # deleted. Every acknowledged entry is deleted with its ack, so the
+                    # stream holds exactly the pending entries and the waiting ones.
+                    lag = await self.redis.xlen(self.stream) - in_flight
+                lag = int(lag)
         return {"queued": lag, "in_flight": in_flight}

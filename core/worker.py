@@ -109,6 +109,11 @@ class TaskConsumer:
             if entry is None:
                 slots.release()
                 continue
+            if self._stopping.is_set():
+                # Read while stop() ran: leave the entry pending; its lease lapses
+                # and another consumer takes it over.
+                slots.release()
+                break
             job = asyncio.create_task(self._process(*entry))
             self._running.add(job)
             job.add_done_callback(self._running.discard)

@@ -51,12 +51,16 @@ class Ingress:
         await self._services.close()
 
 
-def build_app(args: AppArgs) -> Application:
+def build_app(args: AppArgs | dict) -> Application:
     """Build the application graph from ``configs/serve.yaml``'s ``args``.
 
     One ``ModelHost`` deployment named ``model-{name}`` per configured model, the
     matcher, the pipeline (consuming the task queue) and the ingress.
+
+    Raises:
+        pydantic.ValidationError: the args do not match ``AppArgs`` (unknown keys too).
     """
+    args = AppArgs.model_validate(args)
     plugin_dirs = args.plugin_dirs or [str(BUNDLED_PLUGIN_DIR)]
     hosts = {
         model.public_name: ModelHost.options(

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: system packages (when root or passwordless sudo), a
+# virtualenv in .venv and the project with its pinned dependencies. Idempotent:
+# pip runs again only when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(ffmpeg redis-server tesseract-ocr tesseract-ocr-eng libcairo2)
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+{ command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng; } \
+  || missing+=(tesseract-ocr-eng)
+ldconfig -p 2>/dev/null | grep -q libcairo.so.2 || missing+=(libcairo2)
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]]; then SUDO=(); elif sudo -n true 2>/dev/null; then SUDO=(sudo -n); else
+    echo "Missing system packages: ${missing[*]}" >&2
+    echo "Install them (Debian/Ubuntu: apt-get install ${SYSTEM_PACKAGES[*]}) and run again." >&2
+    exit 1
+  fi
+  echo "Installing system packages: ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.fmr-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "Installing Python dependencies into .venv (first time: a few minutes)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
