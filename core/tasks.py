@@ -221,6 +221,8 @@ class TaskStore:
         """Entries waiting (``queued``) and delivered but unacknowledged (``in_flight``)."""
         in_flight = 0
         lag = 0
+        if not await self.redis.exists(self.stream):
+            return {"queued": 0, "in_flight": 0}
         for group in await self.redis.xinfo_groups(self.stream):
             if group["name"] == self.group:
                 in_flight = int(group["pending"])

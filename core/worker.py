@@ -118,6 +118,7 @@ class TaskConsumer:
             self._running.add(job)
             job.add_done_callback(self._running.discard)
             job.add_done_callback(lambda _: slots.release())
+            job.add_done_callback(_log_crash)
 
     async def stop(self) -> None:
         """Stop taking tasks and cancel running ones (their leases lapse, others resume)."""
@@ -213,3 +214,10 @@ class TaskConsumer:
             await self._store.finish(task_id, entry_id, result=result)
         finally:
             lease.cancel()
+
+
+def _log_crash(job: asyncio.Task[None]) -> None:
+    # e.g. Redis down while finishing: the entry stays pending and is retried after
+    # its lease, but the cause must reach the logs.
+    if not job.cancelled() and job.exception() is not None:
+        logger.error("Task processing crashed", exc_info=job.exception())

@@ -32,7 +32,7 @@ stamp=.venv/.fmr-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "Installing Python dependencies into .venv (first time: a few minutes)"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
+  # grep drops pip's warnings about unreadable extra-index folders configured on some hosts.
+  .venv/bin/pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither" >&2)
   echo "$want" > "$stamp"
 fi

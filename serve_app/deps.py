@@ -38,9 +38,7 @@ async def get_current_user(
         headers={"WWW-Authenticate": "Bearer"},
     )
     try:
-        username = decode_access_token(
-            token, services.jwt_secret, services.settings.jwt_algorithm
-        )
+        username = decode_access_token(token, services.jwt_secret, services.settings.jwt_algorithm)
     except InvalidTokenError:
         raise unauthorized from None
     user = await services.users.get(username)

@@ -24,6 +24,9 @@ from serve_app.services import ModelCatalog, Services
 
 __all__ = ["Ingress", "build_app"]
 
+#: How long the ingress waits for a model host to describe its model, in seconds.
+MODEL_INFO_TIMEOUT_S = 5.0
+
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.25})
 @serve.ingress()
@@ -39,7 +42,15 @@ class Ingress:
         self, model_hosts: dict[str, DeploymentHandle], pipeline: DeploymentHandle
     ) -> None:
         async def fetch() -> list[PluginInfo]:
-            return list(await asyncio.gather(*(h.info.remote() for h in model_hosts.values())))
+            # A host that is down or slow is left out rather than blocking every request.
+            answers = await asyncio.gather(
+                *(
+                    asyncio.wait_for(h.info.remote(), MODEL_INFO_TIMEOUT_S)
+                    for h in model_hosts.values()
+                ),
+                return_exceptions=True,
+            )
+            return [a for a in answers if isinstance(a, PluginInfo)]
 
         self._services = await Services.create(get_settings(), ModelCatalog(fetch))
         self._pipeline = pipeline

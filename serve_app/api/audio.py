@@ -9,10 +9,10 @@ from fastapi.responses import FileResponse
 
 from core.tasks import TaskKind
 from serve_app.api.common import (
+    create_task,
     documented,
     models_response,
-    require_file,
-    require_model,
+    save_upload,
     task_result,
 )
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
@@ -26,9 +26,7 @@ from serve_app.schemas import (
     UploadFileResponse,
 )
 
-router = APIRouter(
-    prefix="/audio", tags=["audio"], dependencies=[Depends(get_current_active_user)]
-)
+router = APIRouter(prefix="/audio", tags=["audio"], dependencies=[Depends(get_current_active_user)])
 
 _NOT_DONE = "The job is non-existent or not done"
 _MISSING = documented(
@@ -57,17 +55,7 @@ async def upload_audio_file(
     The content is checked with ffprobe and decoded with ffmpeg (the extension and
     the client's MIME type are not trusted); the file is stored as ``.mp3``.
     """
-    settings = services.settings
-    file_id = await services.files.save_upload(
-        "audio",
-        user.username,
-        upload_file.file,
-        upload_file.filename,
-        max_bytes=settings.max_upload_bytes,
-        max_audio_duration_s=settings.max_audio_duration_s,
-        max_image_pixels=settings.max_image_pixels,
-    )
-    return UploadFileResponse(file_id=file_id)
+    return await save_upload(services, user, "audio", upload_file)
 
 
 @router.get(
@@ -87,9 +75,7 @@ async def download_audio_file(file: uuid.UUID, user: CurrentUser, services: Serv
     return FileResponse(path, media_type="audio/mpeg", filename=f"{file}.mp3")
 
 
-@router.get(
-    "/models", response_model=ModelsDataReponse, summary="Available (loaded) audio models."
-)
+@router.get("/models", response_model=ModelsDataReponse, summary="Available (loaded) audio models.")
 async def get_audio_processing_models(services: ServicesDep) -> ModelsDataReponse:
     """Models whose deployments are up, as the model hosts report them."""
     return await models_response(services, "audio")
@@ -105,12 +91,14 @@ async def process_audio(
     request: AudioProcessingRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
     """Parameters: **audio_file** (file id) and **audio_model** (see ``/models``)."""
-    await require_model(services, "audio", request.audio_model)
-    await require_file(services, user, "audio", request.audio_file)
-    task_id = await services.tasks.create(
-        TaskKind.AUDIO_PROCESSING, user.username, request.model_dump(mode="json")
+    return await create_task(
+        services,
+        user,
+        TaskKind.AUDIO_PROCESSING,
+        request,
+        models=[("audio", request.audio_model)],
+        files=[("audio", request.audio_file)],
     )
-    return TaskCreateResponse(task_id=task_id)
 
 
 @router.get(
@@ -147,12 +135,14 @@ async def extract_text_from_audio(
     request: AudioExtractPhrasesRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
     """Parameters: **audio_file**, **audio_model**, **phrases** (texts to find)."""
-    await require_model(services, "audio", request.audio_model)
-    await require_file(services, user, "audio", request.audio_file)
-    task_id = await services.tasks.create(
-        TaskKind.AUDIO_EXTRACTION, user.username, request.model_dump(mode="json")
+    return await create_task(
+        services,
+        user,
+        TaskKind.AUDIO_EXTRACTION,
+        request,
+        models=[("audio", request.audio_model)],
+        files=[("audio", request.audio_file)],
     )
-    return TaskCreateResponse(task_id=task_id)
 
 
 @router.get(

@@ -51,9 +51,7 @@ async def register_user(
     "/token",
     response_model=Token,
     summary="Log in and get a bearer access token.",
-    responses=documented(
-        (401, "Incorrect username or password", "Incorrect username or password")
-    ),
+    responses=documented((401, "Incorrect username or password", "Incorrect username or password")),
 )
 async def login_for_access_token(
     services: ServicesDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]

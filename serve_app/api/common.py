@@ -5,16 +5,31 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, UploadFile, status
+from pydantic import BaseModel
 
 from core.plugins import PluginKind
 from core.storage import FileKind
 from core.tasks import TaskKind, TaskStatus
 from core.users import User
-from serve_app.schemas import ErrorResponse, ModelData, ModelsDataReponse
+from serve_app.schemas import (
+    ErrorResponse,
+    ModelData,
+    ModelsDataReponse,
+    TaskCreateResponse,
+    UploadFileResponse,
+)
 from serve_app.services import Services
 
-__all__ = ["documented", "models_response", "require_file", "require_model", "task_result"]
+__all__ = [
+    "create_task",
+    "documented",
+    "models_response",
+    "require_file",
+    "require_model",
+    "save_upload",
+    "task_result",
+]
 
 
 def documented(*errors: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
@@ -77,3 +92,37 @@ async def models_response(services: Services, kind: PluginKind) -> ModelsDataRep
             for i in await services.models.list(kind)
         ]
     )
+
+
+async def save_upload(
+    services: Services, user: User, kind: FileKind, upload_file: UploadFile
+) -> UploadFileResponse:
+    """Validate, convert and store an upload for the user (limits from settings)."""
+    settings = services.settings
+    file_id = await services.files.save_upload(
+        kind,
+        user.username,
+        upload_file.file,
+        upload_file.filename,
+        max_bytes=settings.max_upload_bytes,
+        max_audio_duration_s=settings.max_audio_duration_s,
+        max_image_pixels=settings.max_image_pixels,
+    )
+    return UploadFileResponse(file_id=file_id)
+
+
+async def create_task(
+    services: Services,
+    user: User,
+    kind: TaskKind,
+    request: BaseModel,
+    models: list[tuple[PluginKind, str]],
+    files: list[tuple[FileKind, uuid.UUID]],
+) -> TaskCreateResponse:
+    """Check models, then files (the spec's 404s, in that order), then queue the task."""
+    for model_kind, name in models:
+        await require_model(services, model_kind, name)
+    for file_kind, file_id in files:
+        await require_file(services, user, file_kind, file_id)
+    task_id = await services.tasks.create(kind, user.username, request.model_dump(mode="json"))
+    return TaskCreateResponse(task_id=task_id)

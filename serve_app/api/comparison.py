@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends
 
 from core.tasks import TaskKind
-from serve_app.api.common import documented, require_file, require_model, task_result
+from serve_app.api.common import create_task, documented, task_result
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
 from serve_app.schemas import (
     AudioImageComparisonResultsResponse,
@@ -40,14 +40,14 @@ async def compare_audio_to_image(
     Speech recognition and text recognition run concurrently on their model
     deployments, then the matcher aligns the two texts word by word.
     """
-    await require_model(services, "image", request.image_model)
-    await require_model(services, "audio", request.audio_model)
-    await require_file(services, user, "image", request.image_file)
-    await require_file(services, user, "audio", request.audio_file)
-    task_id = await services.tasks.create(
-        TaskKind.AUDIO_IMAGE_COMPARISON, user.username, request.model_dump(mode="json")
+    return await create_task(
+        services,
+        user,
+        TaskKind.AUDIO_IMAGE_COMPARISON,
+        request,
+        models=[("image", request.image_model), ("audio", request.audio_model)],
+        files=[("image", request.image_file), ("audio", request.audio_file)],
     )
-    return TaskCreateResponse(task_id=task_id)
 
 
 @router.get(
@@ -91,12 +91,14 @@ async def compare_audio_to_text(
     request: AudioToTextComparisonRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
     """Parameters: **audio_file**, **audio_model**, **text** (strings, joined with spaces)."""
-    await require_model(services, "audio", request.audio_model)
-    await require_file(services, user, "audio", request.audio_file)
-    task_id = await services.tasks.create(
-        TaskKind.AUDIO_TEXT_COMPARISON, user.username, request.model_dump(mode="json")
+    return await create_task(
+        services,
+        user,
+        TaskKind.AUDIO_TEXT_COMPARISON,
+        request,
+        models=[("audio", request.audio_model)],
+        files=[("audio", request.audio_file)],
     )
-    return TaskCreateResponse(task_id=task_id)
 
 
 @router.get(

@@ -9,10 +9,10 @@ from fastapi.responses import FileResponse
 
 from core.tasks import TaskKind
 from serve_app.api.common import (
+    create_task,
     documented,
     models_response,
-    require_file,
-    require_model,
+    save_upload,
     task_result,
 )
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
@@ -24,9 +24,7 @@ from serve_app.schemas import (
     UploadFileResponse,
 )
 
-router = APIRouter(
-    prefix="/image", tags=["image"], dependencies=[Depends(get_current_active_user)]
-)
+router = APIRouter(prefix="/image", tags=["image"], dependencies=[Depends(get_current_active_user)])
 
 _NOT_DONE = "The job is non-existent or not done"
 
@@ -49,17 +47,7 @@ async def upload_image(
 ) -> UploadFileResponse:
     """Allowed extensions: .avif, .bmp, .gif, .ico, .jpeg, .jpg, .png, .svg, .tif, .tiff,
     .webp. The content is decoded (SVG rendered safely) and stored as ``.png``."""
-    settings = services.settings
-    file_id = await services.files.save_upload(
-        "image",
-        user.username,
-        upload_file.file,
-        upload_file.filename,
-        max_bytes=settings.max_upload_bytes,
-        max_audio_duration_s=settings.max_audio_duration_s,
-        max_image_pixels=settings.max_image_pixels,
-    )
-    return UploadFileResponse(file_id=file_id)
+    return await save_upload(services, user, "image", upload_file)
 
 
 @router.get(
@@ -96,12 +84,14 @@ async def process_image(
     request: ImageProcessingRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
     """Parameters: **image_file** (file id) and **image_model** (see ``/models``)."""
-    await require_model(services, "image", request.image_model)
-    await require_file(services, user, "image", request.image_file)
-    task_id = await services.tasks.create(
-        TaskKind.IMAGE_PROCESSING, user.username, request.model_dump(mode="json")
+    return await create_task(
+        services,
+        user,
+        TaskKind.IMAGE_PROCESSING,
+        request,
+        models=[("image", request.image_model)],
+        files=[("image", request.image_file)],
     )
-    return TaskCreateResponse(task_id=task_id)
 
 
 @router.get(

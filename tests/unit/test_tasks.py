@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from redis.asyncio import Redis
 
 from core.tasks import TaskKind, TaskStatus, TaskStore
 
@@ -252,3 +253,15 @@ def test_ensure_group_is_idempotent(connect, prefix):
             assert await _pending_count(store) == 1
 
     asyncio.run(scenario())
+
+
+def test_queue_depth_before_any_task_is_zero(redis_url):
+    async def scenario():
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            store = TaskStore(redis, f"fresh-{uuid.uuid4().hex}:")
+            return await store.queue_depth()
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(scenario()) == {"queued": 0, "in_flight": 0}
