@@ -8,7 +8,6 @@ import time
 import uuid
 
 import pytest
-from redis.asyncio import Redis
 
 from core.tasks import TaskKind, TaskStatus, TaskStore
 
@@ -255,13 +254,9 @@ def test_ensure_group_is_idempotent(connect, prefix):
     asyncio.run(scenario())
 
 
-def test_queue_depth_before_any_task_is_zero(redis_url):
+def test_queue_depth_before_any_task_is_zero(connect, prefix):
     async def scenario():
-        redis = Redis.from_url(redis_url, decode_responses=True)
-        try:
-            store = TaskStore(redis, f"fresh-{uuid.uuid4().hex}:")
-            return await store.queue_depth()
-        finally:
-            await redis.aclose()
+        async with connect() as redis:
+            return await TaskStore(redis, prefix).queue_depth()
 
     assert asyncio.run(scenario()) == {"queued": 0, "in_flight": 0}
