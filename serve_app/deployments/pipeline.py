@@ -133,10 +133,6 @@ class Pipeline:
         if self._loop.done():
             raise RuntimeError(f"task consumer stopped: {self._loop!r}")
 
-    async def stats(self) -> dict[str, Any]:
-        """Tasks this replica is running now."""
-        return {"consumer": self._consumer.name, "in_flight": self._consumer.in_flight}
-
     async def __del__(self) -> None:
         await self._consumer.stop()
         self._loop.cancel()
