@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.audio import split_silence
-from core.layout import join_text, reading_order
+from core.layout import join_ordered, reading_order
 from core.plugins import (
     BUNDLED_PLUGIN_DIR,
     AudioChunk,
@@ -117,4 +117,4 @@ def normalise_image_result(result: Any) -> ImageProcessingResult:
     if not parsed.boxes:
         return parsed
     boxes = reading_order(parsed.boxes)
-    return ImageProcessingResult(text=join_text(boxes), boxes=boxes)
+    return ImageProcessingResult(text=join_ordered(boxes), boxes=boxes)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from core.plugins.types import ImageTextBox
 
-__all__ = ["join_text", "order_boxes", "reading_order"]
+__all__ = ["join_ordered", "join_text", "order_boxes", "reading_order"]
 
 #: A box joins a line when the vertical overlap is at least this fraction of the
 #: smaller of the two heights.
@@ -108,12 +108,20 @@ def reading_order(boxes: list[ImageTextBox]) -> list[ImageTextBox]:
     return [box for line in order_boxes(boxes) for box in line]
 
 
+def join_ordered(boxes: list[ImageTextBox]) -> str:
+    """Join the boxes' texts in the order given, with single spaces.
+
+    Whitespace inside a box's text is collapsed and boxes with no text are skipped.
+    Use it on boxes already put in order by :func:`reading_order`.
+    """
+    words = (" ".join(box.text.split()) for box in boxes)
+    return " ".join(word for word in words if word)
+
+
 def join_text(boxes: list[ImageTextBox]) -> str:
     """Return the boxes' texts in reading order, joined with single spaces.
 
     The boxes are ordered with :func:`reading_order` first (a simple line-clustering
-    heuristic; multi-column pages are not handled). Whitespace inside a box's text
-    is collapsed to single spaces and boxes with no text are skipped.
+    heuristic; multi-column pages are not handled), then joined by :func:`join_ordered`.
     """
-    words = (" ".join(box.text.split()) for box in reading_order(boxes))
-    return " ".join(word for word in words if word)
+    return join_ordered(reading_order(boxes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.layout import join_text, reading_order
+from core.layout import join_ordered, reading_order
 from core.plugins import (
     ImageProcessingResult,
     ImageTextBox,
@@ -119,7 +119,7 @@ class EnEasyOCRPlugin:
         )
         boxes = [_box(detection) for detection in detections]
         boxes = reading_order([box for box in boxes if box.text])
-        return ImageProcessingResult(text=join_text(boxes), boxes=boxes)
+        return ImageProcessingResult(text=join_ordered(boxes), boxes=boxes)
 
 
 def _box(detection: Any) -> ImageTextBox:
