@@ -7,6 +7,7 @@ lets them run on GPU nodes that do not mount it.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -62,23 +63,41 @@ class PluginRunner:
             kind=described.kind,
         )
         self._impl = instantiate_plugin(cls, options)
+        process = getattr(self._impl, "process_audio", None)
+        self.accepts_reference = process is not None and (
+            "reference_text" in inspect.signature(process).parameters
+        )
 
-    def run_file(self, path: str) -> dict[str, Any]:
-        """Run the plugin on a file; returns the normalised result as a dict."""
+    def run_file(self, path: str, reference_text: str | None = None) -> dict[str, Any]:
+        """Run the plugin on a file; returns the normalised result as a dict.
+
+        Args:
+            path: The input file.
+            reference_text: For ASR in a comparison, the text the reader should be
+                reading. Passed on only to plugins whose ``process_audio`` takes a
+                ``reference_text`` argument (the plugin decides whether to use it,
+                e.g. as a decoding prompt); ignored otherwise.
+        """
         if self.info.kind == "audio":
-            result = normalise_audio_result(self._impl.process_audio(path))
+            if reference_text is not None and self.accepts_reference:
+                raw = self._impl.process_audio(path, reference_text=reference_text)
+            else:
+                raw = self._impl.process_audio(path)
+            result = normalise_audio_result(raw)
             if not result.segments and result.text.strip():
                 result = self._segment_by_silence(path)
         else:
             result = normalise_image_result(self._impl.process_image(path))
         return result.model_dump()
 
-    def run_bytes(self, data: bytes, suffix: str) -> dict[str, Any]:
+    def run_bytes(
+        self, data: bytes, suffix: str, reference_text: str | None = None
+    ) -> dict[str, Any]:
         """Run the plugin on in-memory file content (written to a temp file)."""
         with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
             handle.write(data)
             handle.flush()
-            return self.run_file(handle.name)
+            return self.run_file(handle.name, reference_text)
 
     def _segment_by_silence(self, path: str) -> AudioProcessingResult:
         """For models that return text without timings: transcribe silence-split pieces."""

@@ -1,12 +1,31 @@
-"""Reading order for OCR text boxes: a simple line-clustering heuristic.
+"""Reading order for OCR text boxes: recursive XY-cut into columns, then line clustering.
 
 OCR engines such as EasyOCR return text boxes in detection order, which is not the
-order a person reads them in. This module groups boxes into text lines and orders
-them: lines top to bottom, boxes left to right inside a line.
+order a person reads them in. This module puts them in reading order in two stages.
+Everything works on each box's axis-aligned bounds (``Rectangle.bounds()``, pixels,
+origin top-left, x to the right, y down), so slightly rotated or skewed words are
+handled through their enclosing rectangle.
 
-The heuristic works on each box's axis-aligned bounds (``Rectangle.bounds()``, pixels,
-origin top-left, y down), so slightly rotated or skewed words are handled through
-their enclosing rectangle:
+**Stage 1, columns: a recursive XY-cut** (G. Nagy and S. Seth, "Hierarchical
+representation of optically scanned documents", Proc. 7th Int. Conf. on Pattern
+Recognition, 1984, pp. 347-349). The boxes of a region are projected on the x axis;
+a white gap in that projection is a vertical gutter that no box crosses.
+
+1. The widest gutter wider than ``MIN_GUTTER_FRACTION`` times the page's median box
+   height is accepted if it is also wider than ``WIDE_GUTTER_FRACTION`` times that
+   height, or if both sides hold at least ``MIN_COLUMN_LINES`` lines. Gaps between
+   words are white gaps too; these tests keep word gaps that happen to line up across
+   a few lines from being taken for a gutter. If the widest gap fails, the next
+   widest is tried. The left side is read before the right side.
+2. Without a gutter, the region is cut at the horizontal white gaps of its
+   y projection into bands. Consecutive bands are then merged again, greedily top to
+   bottom, for as long as their union still has a gutter: without this, two columns
+   whose lines sit at the same heights would be cut into bands of one line per column
+   and read across. A heading spanning both columns has no gutter, so it stays a
+   band of its own, read first.
+3. Each part is cut again; a region with no cut is a leaf.
+
+**Stage 2, lines inside each leaf** (the single-column heuristic):
 
 1. Boxes are taken in order of their vertical centre.
 2. A box joins an existing line when its vertical overlap with the line's current
@@ -17,15 +36,24 @@ their enclosing rectangle:
 4. Lines are sorted by the mean vertical centre of their boxes, and boxes inside a
    line by their left edge.
 
-Limitations: this is a single-column heuristic. It does not handle multi-column
-pages (two columns side by side are merged into the same lines; this is a later
-issue), strongly rotated or curved text, or right-to-left scripts.
+A page with no accepted gutter gives the same lines in the same order as stage 2
+alone: a line never straddles a horizontal gap, so cutting there keeps its order.
+
+Limitations: a gutter must be white from the top of the region to the bottom, so
+columns are found only when nothing (a picture caption, a box straddling the
+gutter, a skewed word whose bounds reach into it) crosses it. Word gaps wider than
+``WIDE_GUTTER_FRACTION`` times the median box height split a line into two lines
+(same order), and word gaps aligned across several lines in a table-like layout
+wider than ``MIN_GUTTER_FRACTION`` times it are read as columns. Strongly rotated
+or curved text and right-to-left scripts are not handled; side notes are read
+after the column they sit beside.
 
 The module is pure: it depends only on :mod:`core.plugins.types`.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from core.plugins.types import ImageTextBox
@@ -36,6 +64,19 @@ __all__ = ["join_ordered", "join_text", "order_boxes", "reading_order"]
 #: smaller of the two heights.
 MIN_OVERLAP_FRACTION = 0.5
 
+#: A vertical gutter must be wider than this many median box heights.
+MIN_GUTTER_FRACTION = 1.0
+
+#: A gutter wider than this many median box heights is accepted even when one side
+#: has a single line (word spacing is well below a box height).
+WIDE_GUTTER_FRACTION = 1.5
+
+#: Below ``WIDE_GUTTER_FRACTION``, each side of a gutter must hold this many lines.
+MIN_COLUMN_LINES = 2
+
+_Bounds = tuple[int, int, int, int]
+_Item = tuple[ImageTextBox, _Bounds]
+
 
 @dataclass
 class _Line:
@@ -43,13 +84,13 @@ class _Line:
 
     top: float
     bottom: float
-    members: list[tuple[ImageTextBox, tuple[int, int, int, int]]] = field(default_factory=list)
+    members: list[_Item] = field(default_factory=list)
 
     def overlap(self, top: float, bottom: float) -> float:
         """Vertical overlap in pixels with ``[top, bottom]``; negative for a gap."""
         return min(self.bottom, bottom) - max(self.top, top)
 
-    def add(self, box: ImageTextBox, bounds: tuple[int, int, int, int]) -> None:
+    def add(self, box: ImageTextBox, bounds: _Bounds) -> None:
         _, top, _, bottom = bounds
         self.top = min(self.top, top)
         self.bottom = max(self.bottom, bottom)
@@ -59,26 +100,13 @@ class _Line:
         return sum((b[1] + b[3]) / 2 for _, b in self.members) / len(self.members)
 
 
-def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
-    """Group text boxes into lines and put them in reading order.
-
-    A simple line-clustering heuristic (see the module docstring): boxes whose
-    axis-aligned vertical extents overlap by at least half of the smaller height
-    form a line; lines are ordered top to bottom by mean vertical centre, boxes
-    within a line left to right by their left edge. Multi-column pages are not
-    handled (columns side by side end up in the same lines).
-
-    Args:
-        boxes: Text boxes in any order; coordinates in pixels, origin top-left.
-
-    Returns:
-        The lines, top to bottom, each a non-empty list of boxes left to right.
-        An empty input gives an empty list. The input list is not modified.
-    """
-    measured = [(box, box.coordinates.bounds()) for box in boxes]
+def _cluster_lines(items: list[_Item]) -> list[list[_Item]]:
+    """Stage 2: group measured boxes into lines, top to bottom, each left to right."""
     # By vertical centre; ties broken by left then top edge (sorted() is stable,
     # so identical boxes keep their input order).
-    measured.sort(key=lambda item: ((item[1][1] + item[1][3]) / 2, item[1][0], item[1][1]))
+    measured = sorted(
+        items, key=lambda item: ((item[1][1] + item[1][3]) / 2, item[1][0], item[1][1])
+    )
 
     lines: list[_Line] = []
     for box, bounds in measured:
@@ -97,9 +125,116 @@ def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
         best.add(box, bounds)
 
     lines.sort(key=_Line.mean_centre_y)
+    return [sorted(line.members, key=lambda item: (item[1][0], item[1][1])) for line in lines]
+
+
+def _gaps(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """White gaps ``(start, end)`` of a projection, given the ``(lo, hi)`` spans covering it."""
+    ordered = sorted(spans)
+    gaps = []
+    reach = ordered[0][1]
+    for lo, hi in ordered[1:]:
+        if lo > reach:
+            gaps.append((reach, lo))
+        reach = max(reach, hi)
+    return gaps
+
+
+def _bands(items: list[_Item]) -> list[list[_Item]]:
+    """Split at the white gaps of the y projection: bands top to bottom."""
+    ordered = sorted(items, key=lambda item: (item[1][1], item[1][3]))
+    bands = [[ordered[0]]]
+    reach = ordered[0][1][3]
+    for item in ordered[1:]:
+        if item[1][1] > reach:
+            bands.append([item])
+        else:
+            bands[-1].append(item)
+        reach = max(reach, item[1][3])
+    return bands
+
+
+def _has_lines(items: list[_Item], count: int) -> bool:
+    """Whether the boxes form at least ``count`` lines."""
+    if len(items) < count:
+        return False
+    # No line straddles a band gap, so enough bands means enough lines; bands are cheaper.
+    return len(_bands(items)) >= count or len(_cluster_lines(items)) >= count
+
+
+def _vertical_cut(items: list[_Item], unit: float) -> tuple[list[_Item], list[_Item]] | None:
+    """The boxes left and right of the widest acceptable gutter, or None (see stage 1)."""
+    gaps = _gaps([(bounds[0], bounds[2]) for _, bounds in items])
+    for lo, hi in sorted(gaps, key=lambda gap: gap[1] - gap[0], reverse=True):
+        width = hi - lo
+        if width <= MIN_GUTTER_FRACTION * unit:
+            break
+        left = [item for item in items if item[1][2] <= lo]
+        right = [item for item in items if item[1][0] >= hi]
+        if width > WIDE_GUTTER_FRACTION * unit or (
+            _has_lines(left, MIN_COLUMN_LINES) and _has_lines(right, MIN_COLUMN_LINES)
+        ):
+            return left, right
+    return None
+
+
+def _merge_bands(bands: list[list[_Item]], unit: float) -> list[list[_Item]]:
+    """Greedily re-join consecutive bands while their union still has a gutter."""
+    runs: list[list[_Item]] = []
+    current = bands[0]
+    for band in bands[1:]:
+        joined = current + band
+        if _vertical_cut(joined, unit) is not None:
+            current = joined
+        else:
+            runs.append(current)
+            current = band
+    runs.append(current)
+    return runs
+
+
+def _xy_cut(items: list[_Item], unit: float) -> list[list[_Item]]:
+    """Stage 1: the leaf regions of the recursive XY-cut, in reading order."""
+    if len(items) < 2:
+        return [items]
+    cut = _vertical_cut(items, unit)
+    if cut is not None:
+        left, right = cut
+        return _xy_cut(left, unit) + _xy_cut(right, unit)
+    bands = _bands(items)
+    if len(bands) == 1:
+        return [items]
+    # Every run is smaller than ``items`` (their union has no gutter), so this ends.
+    return [leaf for run in _merge_bands(bands, unit) for leaf in _xy_cut(run, unit)]
+
+
+def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
+    """Group text boxes into lines and put them in reading order.
+
+    Columns are found by a recursive XY-cut (Nagy and Seth, 1984) and read left to
+    right; inside each column, boxes whose axis-aligned vertical extents overlap by
+    at least half of the smaller height form a line, lines are ordered top to bottom
+    by mean vertical centre and boxes within a line left to right by their left edge
+    (details and limitations in the module docstring).
+
+    Args:
+        boxes: Text boxes in any order; coordinates in pixels, origin top-left.
+
+    Returns:
+        The lines in reading order (a column's lines top to bottom before the next
+        column's), each a non-empty list of boxes left to right. An empty input gives
+        an empty list. The input list is not modified.
+    """
+    measured = [(box, box.coordinates.bounds()) for box in boxes]
+    if not measured:
+        return []
+    # One scale for the whole page, so a narrow column is judged like a wide one;
+    # at least 1 pixel so degenerate zero-height boxes still need a real gap.
+    unit = max(1.0, statistics.median(bounds[3] - bounds[1] for _, bounds in measured))
     return [
-        [box for box, _ in sorted(line.members, key=lambda item: (item[1][0], item[1][1]))]
-        for line in lines
+        [box for box, _ in line]
+        for leaf in _xy_cut(measured, unit)
+        for line in _cluster_lines(leaf)
     ]
 
 
@@ -121,7 +256,7 @@ def join_ordered(boxes: list[ImageTextBox]) -> str:
 def join_text(boxes: list[ImageTextBox]) -> str:
     """Return the boxes' texts in reading order, joined with single spaces.
 
-    The boxes are ordered with :func:`reading_order` first (a simple line-clustering
-    heuristic; multi-column pages are not handled), then joined by :func:`join_ordered`.
+    The boxes are ordered with :func:`reading_order` first (columns by XY-cut, then
+    line clustering), then joined by :func:`join_ordered`.
     """
     return join_ordered(reading_order(boxes))

@@ -10,12 +10,20 @@ offset into the audio segment's text (the original ``match_phrases`` semantics).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from core.assessment import Assessment, HeardWord, Miscue, RefWord, heard_words, reference_words
 from core.audio import load_audio, split_audio
-from core.plugins.types import AudioChunk, AudioProcessingResult, ImageProcessingResult
+from core.page import page_text
+from core.plugins.types import (
+    AudioChunk,
+    AudioProcessingResult,
+    ImageProcessingResult,
+    Rectangle,
+)
 from core.storage import FileStore
 from core.tasks import Task, TaskKind
 from core.worker import TaskFailed
@@ -31,9 +39,15 @@ MIN_PIECE_S = 0.1
 
 
 class ModelGateway(Protocol):
-    """Runs a named model on a file. Raises ``TaskFailed`` for an unknown model."""
+    """Runs a named model on a file. Raises ``TaskFailed`` for an unknown model.
 
-    async def transcribe(self, model: str, path: Path) -> AudioProcessingResult: ...
+    ``reference_text`` is the text the reader should be reading, for ASR plugins
+    that can use it (see ``core.hosting.PluginRunner.run_file``).
+    """
+
+    async def transcribe(
+        self, model: str, path: Path, reference_text: str | None = None
+    ) -> AudioProcessingResult: ...
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult: ...
 
@@ -46,6 +60,15 @@ class TextMatcher(Protocol):
     async def find_phrases(
         self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
     ) -> list[int]: ...
+
+    async def assess(
+        self,
+        reference_text: str,
+        reference: list[RefWord],
+        heard: list[HeardWord],
+        duration: float,
+        segment_lengths: list[int],
+    ) -> Assessment: ...
 
 
 class TaskRunner:
@@ -83,17 +106,39 @@ class TaskRunner:
         if task.kind is TaskKind.IMAGE_PROCESSING:
             return await self._image(task.owner, payload["image_file"], payload["image_model"])
         if task.kind is TaskKind.AUDIO_TEXT_COMPARISON:
-            audio = await self._audio(task.owner, payload["audio_file"], payload["audio_model"])
-            errors = await self._compare(audio, " ".join(payload["text"]))
-            return {"audio": audio, "errors": errors}
+            reference = " ".join(payload["text"])
+            audio, path = await self._transcribe(
+                task.owner, payload["audio_file"], payload["audio_model"], reference
+            )
+            assessed = await self._assess(
+                task.owner, path, audio, reference, reference_words(reference)
+            )
+            return {"audio": audio, **assessed}
         if task.kind is TaskKind.AUDIO_IMAGE_COMPARISON:
-            # ASR and OCR run concurrently on their own deployments.
-            audio, image = await asyncio.gather(
-                self._audio(task.owner, payload["audio_file"], payload["audio_model"]),
+            # ASR and OCR run concurrently on their own deployments (so the page's
+            # text is not available to the ASR as a prompt in this mode).
+            (audio, path), image = await asyncio.gather(
+                self._transcribe(task.owner, payload["audio_file"], payload["audio_model"]),
                 self._image(task.owner, payload["image_file"], payload["image_model"]),
             )
-            errors = await self._compare(audio, image["text"])
-            return {"image": image, "audio": audio, "errors": errors}
+            page = page_text(ImageProcessingResult.model_validate(image).boxes)
+            words = [
+                RefWord(
+                    text=w.text,
+                    start=w.start,
+                    end=w.end,
+                    boxes=w.boxes,
+                    ocr_confidence=w.confidence,
+                    low_confidence=w.low_confidence,
+                )
+                for w in page.words
+            ]
+            if not words:  # a model that gives text but no boxes
+                words = reference_words(image["text"])
+            else:
+                image = {**image, "text": page.text}
+            assessed = await self._assess(task.owner, path, audio, image["text"], words)
+            return {"image": image, "audio": audio, **assessed}
         if task.kind is TaskKind.AUDIO_EXTRACTION:
             return await self._extract(task.owner, payload)
         raise TaskFailed(f"Unknown task kind {task.kind}")
@@ -113,8 +158,14 @@ class TaskRunner:
 
     async def _audio(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
         """Transcribe and cut one downloadable audio file per segment."""
+        return (await self._transcribe(owner, file_id, model))[0]
+
+    async def _transcribe(
+        self, owner: str, file_id: str, model: str, reference_text: str | None = None
+    ) -> tuple[dict[str, Any], Path]:
+        """``_audio`` that also returns the recording's path."""
         path = await self._input("audio", owner, file_id)
-        result = await self._models.transcribe(model, path)
+        result = await self._models.transcribe(model, path, reference_text)
         segments = result.segments
         if not segments:
             # Nothing recognised: one empty segment spanning the recording keeps
@@ -132,22 +183,38 @@ class TaskRunner:
             }
             for s, file in zip(segments, files, strict=True)
         ]
-        return {"text": result.text, "segments": chunks}
+        return {"text": result.text, "segments": chunks}, path
 
     async def _image(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
         path = await self._input("image", owner, file_id)
         result = await self._models.recognise(model, path)
         return result.model_dump()
 
-    async def _compare(self, audio: dict[str, Any], reference: str) -> list[dict[str, Any]]:
-        """Align the segments' texts with the reference (spec: ``match_phrases``)."""
-        segments = audio["segments"]
-        per_segment = await self._matcher.match_phrases([s["text"] for s in segments], reference)
-        return [
-            {"audio_segment": segment, "at_char": at_char, "found": found, "expected": expected}
-            for segment, diffs in zip(segments, per_segment, strict=True)
-            for at_char, found, expected in diffs
-        ]
+    async def _assess(
+        self,
+        owner: str,
+        path: Path,
+        audio: dict[str, Any],
+        reference_text: str,
+        reference: list[RefWord],
+    ) -> dict[str, Any]:
+        """Miscues (spec ``errors``, extended) and the ``summary`` of a reading.
+
+        Each error gets its own cut ``audio_segment`` of just the words concerned
+        (for an omission, the silence where they should have been).
+        """
+        segments = [AudioChunk.model_validate(s) for s in audio["segments"]]
+        heard = heard_words(segments)
+        duration = await asyncio.to_thread(_duration, path)
+        assessed = await self._matcher.assess(
+            reference_text, reference, heard, duration, [len(s.text) for s in segments]
+        )
+        files = await self._cut(owner, path, [(m.start, m.end) for m in assessed.miscues])
+        summary = dataclasses.asdict(assessed.summary) if assessed.summary else None
+        return {
+            "errors": [_error(m, f) for m, f in zip(assessed.miscues, files, strict=True)],
+            "summary": summary,
+        }
 
     async def _extract(self, owner: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Find each phrase in the recording and cut it out (word timestamps if any)."""
@@ -178,6 +245,43 @@ class TaskRunner:
                 }
             data.append({"audio_segment": segment, "found": bool(indices), "phrase": phrase})
         return {"data": data}
+
+
+def _duration(path: Path) -> float:
+    """Length of a recording in seconds."""
+    return load_audio(path).duration_seconds
+
+
+def _error(miscue: Miscue, file: str) -> dict[str, Any]:
+    """A miscue as an entry of the result's ``errors`` (``TextDiff``, extended)."""
+    box = None
+    if miscue.boxes:
+        bounds = [b.bounds() for b in miscue.boxes]
+        box = Rectangle.from_bounds(
+            min(b[0] for b in bounds),
+            min(b[1] for b in bounds),
+            max(b[2] for b in bounds),
+            max(b[3] for b in bounds),
+        ).model_dump()
+    return {
+        "audio_segment": {
+            "start": miscue.start,
+            "end": miscue.end,
+            "text": miscue.found,
+            "file": file,
+        },
+        "at_char": miscue.at_char,
+        "found": miscue.found,
+        "expected": miscue.expected,
+        "type": miscue.type,
+        "ref_char": miscue.ref_char,
+        "start": miscue.start,
+        "end": miscue.end,
+        "confidence": miscue.confidence,
+        "segment": miscue.segment,
+        "box": box,
+        "boxes": [b.model_dump() for b in miscue.boxes],
+    }
 
 
 def _cut_audio(path: Path, intervals: list[tuple[float, float]], out_dir: Path) -> list[uuid.UUID]:

@@ -39,6 +39,7 @@ class WhisperPlugin:
         condition_on_previous_text: bool = True,
         initial_prompt: str | None = None,
         vad_filter: bool = False,
+        prompt_with_reference: bool = False,
     ) -> None:
         """Load the Whisper model.
 
@@ -78,6 +79,10 @@ class WhisperPlugin:
             vad_filter: Drop non-speech parts with Silero VAD before decoding
                 (faster-whisper's default, False). Its VAD model ships inside
                 faster-whisper, so nothing is downloaded.
+            prompt_with_reference: In a comparison, prime decoding with the text the
+                reader should be reading (as ``initial_prompt``). Default False:
+                on the accuracy benchmark (``docs/accuracy.md``) the prompt pulls
+                the transcript toward the page and hides real miscues.
         """
         from faster_whisper import WhisperModel
 
@@ -94,6 +99,7 @@ class WhisperPlugin:
         self.condition_on_previous_text = condition_on_previous_text
         self.initial_prompt = initial_prompt
         self.vad_filter = vad_filter
+        self.prompt_with_reference = prompt_with_reference
         self.model = WhisperModel(
             self.model_path,
             device=device,
@@ -101,11 +107,15 @@ class WhisperPlugin:
             cpu_threads=cpu_threads,
         )
 
-    def process_audio(self, filename: str) -> AudioProcessingResult:
+    def process_audio(
+        self, filename: str, reference_text: str | None = None
+    ) -> AudioProcessingResult:
         """Transcribe an audio file.
 
         Args:
             filename: Path of an audio file ffmpeg/PyAV can decode (mp3, wav, ...).
+            reference_text: The text being read, when the service knows it; used as
+                the initial prompt only with ``prompt_with_reference``.
 
         Returns:
             The text (segment texts, stripped, joined with single spaces) and one
@@ -119,7 +129,11 @@ class WhisperPlugin:
             beam_size=self.beam_size,
             temperature=self.temperature,
             condition_on_previous_text=self.condition_on_previous_text,
-            initial_prompt=self.initial_prompt,
+            initial_prompt=(
+                reference_text
+                if self.prompt_with_reference and reference_text
+                else self.initial_prompt
+            ),
             vad_filter=self.vad_filter,
             word_timestamps=True,
         )

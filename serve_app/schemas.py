@@ -7,7 +7,7 @@ pixels; ``at_char`` a character offset into the audio segment's text.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ __all__ = [
     "AudioExtractPhrasesResponse",
     "AudioImageComparisonResultsResponse",
     "AudioPhrase",
+    "AudioWord",
     "AudioProcessingRequest",
     "AudioProcessingResponse",
     "AudioTextComparisonResultsResponse",
@@ -31,6 +32,7 @@ __all__ = [
     "ImageProcessingResponse",
     "ModelData",
     "ModelsDataReponse",
+    "ReadingSummary",
     "RegisterResponse",
     "TaskCreateResponse",
     "TaskStatusResponse",
@@ -43,6 +45,7 @@ __all__ = [
 # Bounds on client-supplied text so one request cannot exhaust a worker.
 MAX_ITEMS = 10_000
 MAX_TEXT_CHARS = 100_000
+MiscueType = Literal["substitution", "omission", "insertion"]
 ModelName = Annotated[str, Field(min_length=1, max_length=64)]
 BoundedText = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
@@ -81,13 +84,27 @@ class TaskStatusResponse(BaseModel):
     error: str | None = None
 
 
+class AudioWord(BaseModel):
+    """One word the speech recogniser heard: seconds from the start of the recording,
+    and the model's probability for it (0-1) when it gives one."""
+
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
 class AudioChunk(BaseModel):
-    """A timed piece of the recording and the downloadable audio file cut from it."""
+    """A timed piece of the recording and the downloadable audio file cut from it.
+
+    ``words`` (additive) lists the recogniser's words with their times, when the
+    model gives them."""
 
     start: float
     end: float
     text: str
     file: UUID
+    words: list[AudioWord] | None = None
 
 
 class AudioProcessingRequest(BaseModel):
@@ -157,24 +174,73 @@ class AudioToTextComparisonRequest(BaseModel):
 
 
 class TextDiff(BaseModel):
-    """One difference: ``found`` (heard) instead of ``expected`` (written), starting at
-    character ``at_char`` of ``audio_segment.text``."""
+    """One miscue: ``found`` (heard) instead of ``expected`` (on the page).
+
+    The spec's four fields keep their meaning; ``at_char`` is the offset of the
+    miscue in the text of ASR segment ``segment`` of ``audio.segments``. The other
+    fields are additive (absent from results computed before they existed).
+    ``audio_segment`` is the cut of just the words concerned: its ``text`` is what
+    was heard there (``""`` for an omission, whose times are the silence where the
+    words should have been).
+    """
 
     audio_segment: AudioChunk
     at_char: int
     found: str
     expected: str
+    type: MiscueType | None = Field(
+        None, description="substitution (misread), omission (skipped) or insertion (added)"
+    )
+    ref_char: int | None = Field(
+        None,
+        description="Character offset of `expected` (insertion: of the next word) "
+        "in the reference text (`text` joined with spaces, or `image.text`).",
+    )
+    start: float | None = Field(None, description="Seconds from the start of the recording.")
+    end: float | None = Field(None, description="Seconds from the start of the recording.")
+    confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="How sure the service is that this is a real miscue, "
+        "from ASR word probabilities, the alignment and OCR confidence.",
+    )
+    segment: int | None = Field(None, description="Index in `audio.segments` for `at_char`.")
+    box: IPRRectangle | None = Field(
+        None, description="Pixel bounds of the expected word(s) on the photo (image mode)."
+    )
+    boxes: list[IPRRectangle] | None = Field(
+        None, description="Per-word pixel boxes of the expected word(s) (image mode)."
+    )
+
+
+class ReadingSummary(BaseModel):
+    """How well the passage was read. Percentages 0-100, durations in seconds."""
+
+    words_in_reference: int
+    words_correct: int
+    substitutions: int = Field(description="Words substituted.")
+    omissions: int = Field(description="Words omitted.")
+    insertions: int = Field(description="Words inserted (not counted against accuracy).")
+    accuracy: float = Field(description="100 * words_correct / words_in_reference.")
+    completeness: float = Field(description="Percent of reference words not omitted.")
+    reading_duration: float = Field(description="First heard word's start to last one's end.")
+    wcpm: float | None = Field(
+        description="Words correct per minute over `reading_duration`; null if nothing heard."
+    )
 
 
 class AudioImageComparisonResultsResponse(BaseModel):
     image: ImageProcessingResponse
     audio: AudioProcessingResponse
     errors: list[TextDiff]
+    summary: ReadingSummary | None = None
 
 
 class AudioTextComparisonResultsResponse(BaseModel):
     audio: AudioProcessingResponse
     errors: list[TextDiff]
+    summary: ReadingSummary | None = None
 
 
 class RegisterResponse(BaseModel):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
+from core.annotate import Mark, annotate_page
+from core.plugins.types import Rectangle
 from core.tasks import TaskKind
 from serve_app.api.common import create_task, documented, task_result
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
@@ -22,6 +26,25 @@ router = APIRouter(
 )
 
 _NOT_READY = "Results are not ready yet or no task with such id exist"
+_NOT_IMAGE_TASK = "There is no such task consists of the both image and audio"
+
+MinConfidence = Annotated[
+    float,
+    Query(
+        ge=0.0,
+        le=1.0,
+        description="Only return errors whose `confidence` is at least this (0-1). "
+        "The summary always counts every miscue.",
+    ),
+]
+
+
+def _filtered(result: dict[str, Any], min_confidence: float) -> dict[str, Any]:
+    """The result with the errors below ``min_confidence`` left out."""
+    if min_confidence <= 0:
+        return result
+    errors = [e for e in result["errors"] if (e.get("confidence") or 0.0) >= min_confidence]
+    return {**result, "errors": errors}
 
 
 @router.post(
@@ -64,19 +87,74 @@ async def compare_audio_to_image(
     ),
 )
 async def get_audio_image_comparison_result(
-    task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
+    task_id: uuid.UUID,
+    user: CurrentUser,
+    services: ServicesDep,
+    min_confidence: MinConfidence = 0.0,
 ) -> AudioImageComparisonResultsResponse:
-    """The image and audio results and the ``errors``: for each, ``found`` (heard)
-    instead of ``expected`` (on the page) at character ``at_char`` of the segment text."""
+    """The image and audio results, the ``errors`` (miscues) and the ``summary``.
+
+    Each error: ``found`` (heard) instead of ``expected`` (on the page), its
+    ``type``, times, ``confidence`` and ``box`` on the photo.
+    """
     result = await task_result(
-        services,
-        user,
-        task_id,
-        {TaskKind.AUDIO_IMAGE_COMPARISON},
-        _NOT_READY,
-        "There is no such task consists of the both image and audio",
+        services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
     )
-    return AudioImageComparisonResultsResponse.model_validate(result)
+    return AudioImageComparisonResultsResponse.model_validate(_filtered(result, min_confidence))
+
+
+@router.get(
+    "/audio/image/annotated",
+    response_class=Response,
+    summary="The photo with each miscue boxed, colour-coded by type, with a legend.",
+    responses={
+        200: {"content": {"image/png": {}}, "description": "A PNG image."},
+        **documented(
+            (406, "The task does not exist or has not finished", _NOT_READY),
+            (422, "The task is not an audio/image comparison", _NOT_IMAGE_TASK),
+        ),
+    },
+)
+async def get_audio_image_comparison_annotated(
+    task_id: uuid.UUID,
+    user: CurrentUser,
+    services: ServicesDep,
+    min_confidence: MinConfidence = 0.0,
+) -> Response:
+    """Substitutions, omissions and insertions drawn on the uploaded photo (PNG).
+
+    Only the task's owner can fetch it; ``min_confidence`` filters as for the result.
+    """
+    result = await task_result(
+        services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
+    )
+    task = await services.tasks.get(task_id, owner=user.username)
+    path = None
+    if task is not None:
+        path = await services.files.lookup(
+            "image", user.username, uuid.UUID(task.payload["image_file"])
+        )
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such image file available")
+    marks = [
+        Mark(
+            type=e["type"],
+            boxes=tuple(Rectangle.model_validate(b) for b in e.get("boxes") or ()),
+            label=_label(e),
+        )
+        for e in _filtered(result, min_confidence)["errors"]
+        if e.get("type") and e.get("boxes")
+    ]
+    png = await asyncio.to_thread(annotate_page, path, marks)
+    return Response(content=png, media_type="image/png")
+
+
+def _label(error: dict[str, Any]) -> str:
+    if error["type"] == "omission":
+        return "skipped"
+    if error["type"] == "insertion":
+        return f'added "{error["found"]}"'
+    return f'read "{error["found"]}"'
 
 
 @router.post(
@@ -115,9 +193,13 @@ async def compare_audio_to_text(
     ),
 )
 async def get_audio_text_comparison_result(
-    task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
+    task_id: uuid.UUID,
+    user: CurrentUser,
+    services: ServicesDep,
+    min_confidence: MinConfidence = 0.0,
 ) -> AudioTextComparisonResultsResponse:
-    """The audio result and the ``errors`` against the given text."""
+    """The audio result, the ``errors`` (miscues) against the given text and the
+    ``summary``; ``ref_char`` offsets point into the text items joined with spaces."""
     result = await task_result(
         services,
         user,
@@ -126,4 +208,4 @@ async def get_audio_text_comparison_result(
         _NOT_READY,
         "There is no such task consists of the both audio and text",
     )
-    return AudioTextComparisonResultsResponse.model_validate(result)
+    return AudioTextComparisonResultsResponse.model_validate(_filtered(result, min_confidence))

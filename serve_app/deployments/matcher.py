@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ray import serve
 
+from core.assessment import Assessment, HeardWord, RefWord, assess
 from core.text import find_phrases, match_phrases
 
 __all__ = ["Matcher"]
@@ -22,3 +23,14 @@ class Matcher:
     ) -> list[int]:
         """Indices of the phrases where ``to_find`` appears (fuzzy)."""
         return find_phrases(phrases, to_find, margin=margin, score_cutoff=score_cutoff)
+
+    def assess(
+        self,
+        reference_text: str,
+        reference: list[RefWord],
+        heard: list[HeardWord],
+        duration: float,
+        segment_lengths: list[int],
+    ) -> Assessment:
+        """Word-level miscues and the reading's summary (``core.assessment.assess``)."""
+        return assess(reference_text, reference, heard, duration, segment_lengths)

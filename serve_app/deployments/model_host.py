@@ -40,16 +40,20 @@ class ModelHost:
         """Name, languages, description and kind (``audio``/``image``) of the model."""
         return self._runner.info
 
-    def process(self, data: bytes, suffix: str) -> dict[str, Any]:
+    def process(
+        self, data: bytes, suffix: str, reference_text: str | None = None
+    ) -> dict[str, Any]:
         """Run the model on file content.
 
         Args:
             data: The file's bytes (mp3 for audio, png for images).
             suffix: The file name suffix, e.g. ``".mp3"``.
+            reference_text: The expected text, for ASR plugins that can use it
+                (see ``PluginRunner.run_file``).
 
         Returns:
             ``AudioProcessingResult`` or ``ImageProcessingResult`` as a dict.
         """
         # Sync method: Serve runs it in its thread pool, off the replica's event loop.
         with self._lock:
-            return self._runner.run_bytes(data, suffix)
+            return self._runner.run_bytes(data, suffix, reference_text)

@@ -19,6 +19,7 @@ from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
 
+from core.assessment import Assessment, HeardWord, RefWord
 from core.config import get_settings
 from core.pipeline import TaskRunner
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
@@ -52,7 +53,9 @@ class HandleGateway:
         self._hosts = hosts
         self._kinds: dict[str, PluginKind] = {}
 
-    async def _process(self, kind: PluginKind, model: str, path: Path) -> dict[str, Any]:
+    async def _process(
+        self, kind: PluginKind, model: str, path: Path, reference_text: str | None = None
+    ) -> dict[str, Any]:
         handle = self._hosts.get(model)
         if handle is not None and model not in self._kinds:
             self._kinds[model] = (await handle.info.remote()).kind
@@ -60,13 +63,16 @@ class HandleGateway:
             raise TaskFailed(f"No such {kind} model available")
         data = await asyncio.to_thread(path.read_bytes)
         try:
-            return await handle.process.remote(data, path.suffix)
+            return await handle.process.remote(data, path.suffix, reference_text)
         except RayTaskError as error:
             # The plugin raised: the same input would fail again.
             raise TaskFailed(f"The {kind} model {model!r} failed: {error.cause!r}") from error
 
-    async def transcribe(self, model: str, path: Path) -> AudioProcessingResult:
-        return AudioProcessingResult.model_validate(await self._process("audio", model, path))
+    async def transcribe(
+        self, model: str, path: Path, reference_text: str | None = None
+    ) -> AudioProcessingResult:
+        result = await self._process("audio", model, path, reference_text)
+        return AudioProcessingResult.model_validate(result)
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:
         return ImageProcessingResult.model_validate(await self._process("image", model, path))
@@ -87,6 +93,18 @@ class HandleMatcher:
         self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
     ) -> list[int]:
         return await self._handle.find_phrases.remote(phrases, to_find, margin, score_cutoff)
+
+    async def assess(
+        self,
+        reference_text: str,
+        reference: list[RefWord],
+        heard: list[HeardWord],
+        duration: float,
+        segment_lengths: list[int],
+    ) -> Assessment:
+        return await self._handle.assess.remote(
+            reference_text, reference, heard, duration, segment_lengths
+        )
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.25})

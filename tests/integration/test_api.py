@@ -30,6 +30,7 @@ PROTECTED = [
     ("GET", "/v1/image/process/result"),
     ("POST", "/v1/comparison/audio/image/task"),
     ("GET", "/v1/comparison/audio/image/result"),
+    ("GET", "/v1/comparison/audio/image/annotated"),
     ("POST", "/v1/comparison/audio/text/task"),
     ("GET", "/v1/comparison/audio/text/result"),
     ("GET", "/v1/task/status"),
@@ -55,7 +56,7 @@ def result(http, account, path: str, task_id: str):
 # --- documentation -------------------------------------------------------------------
 
 
-def test_openapi_lists_all_21_endpoints_and_docs_page(http):
+def test_openapi_lists_the_21_spec_endpoints_and_annotated_page(http):
     spec = http.get("/openapi.json").json()
     listed = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
     assert listed == set(ALL_ENDPOINTS)
@@ -265,8 +266,12 @@ def test_audio_processing_task_and_result(http, account, uploaded):
     assert body["text"].lower().startswith("every path")
     assert body["segments"]
     for segment in body["segments"]:
-        assert set(segment) == {"start", "end", "text", "file"}
+        # The spec's fields, plus the recogniser's timed words (additive).
+        assert set(segment) == {"start", "end", "text", "file", "words"}
         assert 0 <= segment["start"] < segment["end"] <= 2.0
+        for word in segment["words"]:
+            assert segment["start"] <= word["start"] <= word["end"] <= segment["end"] + 0.01
+            assert 0 <= word["probability"] <= 1
         cut = http.get(
             "/v1/audio/download", params={"file": segment["file"]}, headers=account.headers
         )
@@ -448,6 +453,11 @@ RESULT_ENDPOINTS = [
         "Results are not ready yet or no task with such id exist",
         "There is no such task consists of the both audio and text",
     ),
+    (
+        "/v1/comparison/audio/image/annotated",
+        "Results are not ready yet or no task with such id exist",
+        "There is no such task consists of the both image and audio",
+    ),
 ]
 
 
@@ -484,6 +494,8 @@ def finished_tasks(http, account, uploaded) -> dict[str, str]:
     tasks = {key: create(http, account, path, body) for key, (path, body) in bodies.items()}
     for task_id in tasks.values():
         assert wait_for_task(http, account, task_id)["status"] == "completed"
+    # The annotated photo is another view of the audio/image comparison task.
+    tasks["/v1/comparison/audio/image/annotated"] = tasks["/v1/comparison/audio/image/result"]
     return tasks
 
 
@@ -497,7 +509,7 @@ def test_result_of_unknown_task_is_406(http, account, path, not_done, wrong_kind
 def test_result_of_a_task_of_another_kind_is_422(
     http, account, finished_tasks, path, not_done, wrong_kind
 ):
-    other = next(task for key, task in finished_tasks.items() if key != path)
+    other = next(task for task in finished_tasks.values() if task != finished_tasks[path])
     response = result(http, account, path, other)
     assert (response.status_code, detail(response)) == (422, wrong_kind)
     own = result(http, account, path, finished_tasks[path])

@@ -41,6 +41,7 @@ def test_audio_image_comparison_of_correct_reading_has_no_errors(
     assert normalize_words(body["audio"]["text"]) == SAMPLE_WORDS
     # Boxes come back in reading order: their texts joined give the page's text.
     assert normalize_words(" ".join(b["text"] for b in body["image"]["boxes"])) == SAMPLE_WORDS
+    assert body["summary"]["words_correct"] == 6 and body["summary"]["accuracy"] == 100.0
 
 
 def test_audio_text_comparison_finds_the_one_misread_word(http, account, uploaded):
@@ -62,11 +63,33 @@ def test_audio_text_comparison_finds_the_one_misread_word(http, account, uploade
     ).json()
     assert len(body["errors"]) == 1, body["errors"]
     error = body["errors"][0]
-    assert (error["found"], error["expected"]) == ("right", "wrong")
-    # at_char: offset of the error in the audio segment's text (original match_phrases).
+    assert (error["type"], error["found"], error["expected"]) == ("substitution", "right", "wrong")
+    assert "Every path is the wrong path."[error["ref_char"] :].startswith("wrong")
+    # at_char: offset of the error in its ASR segment's text (original match_phrases).
+    asr_segment = body["audio"]["segments"][error["segment"]]
+    assert asr_segment["text"][error["at_char"] :].startswith("right")
+    # The error's times are Whisper's timestamps of the word "right".
+    [right] = [w for w in asr_segment["words"] if w["word"].strip(".").lower() == "right"]
+    assert (error["start"], error["end"]) == (right["start"], right["end"])
+    assert 0 < error["confidence"] <= 1
+    # Its audio segment is the cut of just that word.
     segment = error["audio_segment"]
-    assert segment["text"][error["at_char"] :].startswith("right")
-    assert 0 <= segment["start"] < segment["end"] <= 2.0
+    assert (segment["start"], segment["end"], segment["text"]) == (
+        right["start"],
+        right["end"],
+        "right",
+    )
+    summary = body["summary"]
+    assert (summary["words_in_reference"], summary["words_correct"]) == (6, 5)
+    assert summary["substitutions"] == 1 and summary["accuracy"] == pytest.approx(83.33)
+    assert 0 < summary["reading_duration"] <= 2.0 and summary["wcpm"] > 0
+    filtered = http.get(
+        "/v1/comparison/audio/text/result",
+        params={"task_id": task_id, "min_confidence": 1.0},
+        headers=account.headers,
+    ).json()
+    assert filtered["errors"] == [] or filtered["errors"][0]["confidence"] == 1.0
+    assert filtered["summary"] == summary
     download = http.get(
         "/v1/audio/download", params={"file": segment["file"]}, headers=account.headers
     )

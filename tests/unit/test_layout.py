@@ -97,3 +97,92 @@ def test_touching_lines_stay_separate() -> None:
 def test_join_text_collapses_whitespace_and_skips_empty_boxes() -> None:
     boxes = [box("  a   b ", 0, 0, 20, 10), box("", 30, 0, 40, 10), box("c", 50, 0, 60, 10)]
     assert join_text(boxes) == "a b c"
+
+
+# Multi-column pages (XY-cut). Box heights are 20 px, so the median box height is 20.
+
+
+def column(x0: float, words_per_line: list[list[str]], top: float = 50, pitch: float = 30):
+    """Boxes for a column starting at ``x0``: one 20 px high line every ``pitch`` px."""
+    boxes = []
+    for row, words in enumerate(words_per_line):
+        x = x0
+        y = top + row * pitch
+        for word in words:
+            boxes.append(box(word, x, y, x + 50, y + 20))
+            x += 60  # 10 px word gap, half a box height
+    return boxes
+
+
+LEFT = column(0, [["L1a", "L1b", "L1c"], ["L2a", "L2b", "L2c"], ["L3a", "L3b"]])
+RIGHT = column(230, [["R1a", "R1b", "R1c"], ["R2a", "R2b", "R2c"], ["R3a", "R3b", "R3c"]])
+LEFT_TEXT = "L1a L1b L1c L2a L2b L2c L3a L3b"
+RIGHT_TEXT = "R1a R1b R1c R2a R2b R2c R3a R3b R3c"
+
+
+def test_two_columns_read_left_column_then_right_column() -> None:
+    # The columns' lines sit at the same heights; a line clustering alone would read
+    # "L1a L1b L1c R1a ..." across the 60 px (3 box heights) gutter.
+    scrambled = RIGHT[::2] + LEFT[::-1] + RIGHT[1::2]
+    assert texts(order_boxes(scrambled)) == [
+        ["L1a", "L1b", "L1c"],
+        ["L2a", "L2b", "L2c"],
+        ["L3a", "L3b"],
+        ["R1a", "R1b", "R1c"],
+        ["R2a", "R2b", "R2c"],
+        ["R3a", "R3b", "R3c"],
+    ]
+    assert join_text(scrambled) == f"{LEFT_TEXT} {RIGHT_TEXT}"
+
+
+def test_narrow_gutter_between_columns_of_several_lines_is_a_column_break() -> None:
+    # Gutter 25 px = 1.25 box heights: above MIN_GUTTER_FRACTION, below WIDE_GUTTER_FRACTION,
+    # accepted because both sides have >= 2 lines. Right column offset by half a line.
+    left = column(0, [["a1", "a2"], ["b1", "b2"], ["c1", "c2"]])
+    right = column(135, [["x1", "x2"], ["y1", "y2"], ["z1", "z2"]], top=60)
+    assert join_text(right + left) == "a1 a2 b1 b2 c1 c2 x1 x2 y1 y2 z1 z2"
+
+
+def test_single_column_with_wide_word_spacing_is_not_split() -> None:
+    # Justified text: 16 px word gaps (0.8 box heights) that line up on every line form
+    # a white gap from top to bottom, but it is too narrow to be a gutter.
+    boxes = [
+        box("one", 0, 0, 60, 20),
+        box("two", 76, 0, 140, 20),
+        box("three", 0, 30, 60, 50),
+        box("four", 76, 30, 140, 50),
+        box("five", 0, 60, 60, 80),
+        box("six", 76, 60, 140, 80),
+    ]
+    assert texts(order_boxes(boxes[::-1])) == [["one", "two"], ["three", "four"], ["five", "six"]]
+
+
+def test_one_line_with_a_very_wide_word_gap_stays_one_line() -> None:
+    # 26 px (1.3 box heights) between two words of one line: wider than the minimum
+    # gutter, but one line on each side is not a column.
+    boxes = [box("far", 0, 0, 40, 20), box("apart", 66, 0, 120, 20), box("next", 0, 30, 40, 50)]
+    assert texts(order_boxes(boxes)) == [["far", "apart"], ["next"]]
+
+
+def test_heading_spanning_both_columns_comes_first_and_footer_last() -> None:
+    heading = box("Chapter One", 40, 0, 360, 20)
+    footer = box("page 7", 150, 160, 250, 180)
+    scrambled = [footer, *RIGHT, heading, *LEFT]
+    assert join_text(scrambled) == f"Chapter One {LEFT_TEXT} {RIGHT_TEXT} page 7"
+    assert texts(order_boxes(scrambled))[0] == ["Chapter One"]
+
+
+def test_heading_and_paragraph_gap_in_the_columns_do_not_cut_across_columns() -> None:
+    # A blank line at the same height in both columns is a wider horizontal gap than
+    # the one under the heading; the columns must still be read one after the other.
+    heading = box("Title", 20, 0, 260, 20)  # across the gutter (50..230)
+    left = column(0, [["a"], ["b"]], top=40) + column(0, [["c"], ["d"]], top=140)
+    right = column(230, [["w"], ["x"]], top=40) + column(230, [["y"], ["z"]], top=140)
+    assert join_text([*right, heading, *left]) == "Title a b c d w x y z"
+
+
+def test_three_columns() -> None:
+    boxes = (
+        column(0, [["a1"], ["a2"]]) + column(100, [["b1"], ["b2"]]) + column(200, [["c1"], ["c2"]])
+    )
+    assert join_text(boxes[::-1]) == "a1 a2 b1 b2 c1 c2"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core import text
+from core import assessment, text
 from core.audio import load_audio
 from core.pipeline import TaskRunner
 from core.plugins.types import (
@@ -76,8 +76,11 @@ class FakeModels:
         self.asr_started = asyncio.Event()
         self.ocr_started = asyncio.Event()
 
-    async def transcribe(self, model: str, path: Path) -> AudioProcessingResult:
+    async def transcribe(
+        self, model: str, path: Path, reference_text: str | None = None
+    ) -> AudioProcessingResult:
         self.calls.append(("transcribe", model, path))
+        self.reference_text = reference_text
         if self.rendezvous:
             self.asr_started.set()
             await asyncio.wait_for(self.ocr_started.wait(), 5)
@@ -99,6 +102,9 @@ class DirectMatcher:
 
     async def find_phrases(self, phrases, to_find, margin, score_cutoff):
         return text.find_phrases(phrases, to_find, margin, score_cutoff)
+
+    async def assess(self, reference_text, reference, heard, duration, segment_lengths):
+        return assessment.assess(reference_text, reference, heard, duration, segment_lengths)
 
 
 async def add_file(store: FileStore, kind, owner: str, source: Path) -> str:
@@ -183,7 +189,8 @@ def test_audio_text_comparison_reports_the_misread_word(connect, prefix, tmp_pat
         async with connect() as redis:
             store = FileStore(redis, prefix, tmp_path)
             audio_id = await add_file(store, "audio", "alice", sample_audio)
-            runner = TaskRunner(store, FakeModels(asr=asr), DirectMatcher())
+            models = FakeModels(asr=asr)
+            runner = TaskRunner(store, models, DirectMatcher())
             task = make_task(
                 TaskKind.AUDIO_TEXT_COMPARISON,
                 {"audio_file": audio_id, "audio_model": "whisper", "text": [REFERENCE]},
@@ -191,11 +198,23 @@ def test_audio_text_comparison_reports_the_misread_word(connect, prefix, tmp_pat
             result = await runner.run(task)
 
             segment = result["audio"]["segments"][0]
-            assert result["errors"] == [
-                {"audio_segment": segment, "at_char": 18, "found": "right", "expected": "wrong"}
-            ]
+            [error] = result["errors"]
+            assert (error["type"], error["found"], error["expected"]) == (
+                "substitution",
+                "right",
+                "wrong",
+            )
+            assert (error["at_char"], error["segment"]) == (18, 0)
             assert segment["text"][18:23] == "right"
+            assert REFERENCE[error["ref_char"] :].startswith("wrong")
+            # No word timestamps: "right" gets its share of the segment's 1.7 s.
+            assert 0.9 < error["start"] < error["end"] < 1.5
+            assert error["audio_segment"]["text"] == "right"
             await assert_cut(store, "alice", segment)
+            await assert_cut(store, "alice", error["audio_segment"])
+            assert models.reference_text == REFERENCE
+            assert result["summary"]["words_correct"] == 5
+            assert result["summary"]["accuracy"] == pytest.approx(100 * 5 / 6, abs=0.01)
 
     asyncio.run(scenario())
 
@@ -255,11 +274,22 @@ def test_audio_image_comparison_runs_both_models_concurrently(
             assert models.asr_started.is_set() and models.ocr_started.is_set()
             assert result["image"] == models.ocr.model_dump()
             assert result["audio"]["text"] == asr.text
+            # In image mode the page's text is not given to the ASR as a prompt.
+            assert models.reference_text is None
             second = result["audio"]["segments"][1]
+            [error] = result["errors"]
+            assert (error["type"], error["found"], error["expected"]) == (
+                "substitution",
+                "right",
+                "wrong",
+            )
             # "right" is at offset 4 of the second segment's own text.
-            assert result["errors"] == [
-                {"audio_segment": second, "at_char": 4, "found": "right", "expected": "wrong"}
-            ]
+            assert (error["segment"], error["at_char"]) == (1, 4)
+            assert second["text"][4:9] == "right"
+            # The one OCR box holds six words: "wrong" is the fifth, estimated from
+            # the box geometry (x from 10 to 300 px), so it lies in the right half.
+            left, top, right, bottom = Rectangle.model_validate(error["box"]).bounds()
+            assert 150 < left < right <= 300 and (top, bottom) == (20, 60)
 
     asyncio.run(scenario())
 
@@ -286,14 +316,18 @@ def test_silent_recording_reports_the_whole_text_as_omitted(
             assert segment["end"] == pytest.approx(SAMPLE_DURATION_S, abs=0.06)
             assert segment["text"] == ""
             await assert_cut(store, "alice", segment)
-            assert result["errors"] == [
-                {
-                    "audio_segment": segment,
-                    "at_char": 0,
-                    "found": "",
-                    "expected": "Every path is the wrong path",
-                }
-            ]
+            [error] = result["errors"]
+            assert (error["type"], error["found"], error["expected"]) == (
+                "omission",
+                "",
+                "Every path is the wrong path.",
+            )
+            assert (error["segment"], error["at_char"], error["ref_char"]) == (0, 0, 0)
+            assert (error["start"], error["end"]) == (
+                0.0,
+                pytest.approx(SAMPLE_DURATION_S, abs=0.06),
+            )
+            assert result["summary"]["completeness"] == 0.0
 
     asyncio.run(scenario())
 
