@@ -64,6 +64,7 @@ OMISSION_GAP_S_PER_WORD = 0.4
 #: Probability assumed for ASR words that carry none (plugins without word scores).
 UNKNOWN_PROBABILITY = 0.5
 _WORD = re.compile(r"\S+")
+_NUMBER_TAIL = re.compile(r"^(?:[.,]\d|%)")
 #: At most this many reference / heard words are tried together when peeling a gap.
 _PEEL_MAX = 4
 
@@ -505,6 +506,18 @@ def heard_words(segments: Sequence[AudioChunk]) -> list[HeardWord]:
                 found = text.find(token, cursor)
                 char = found if found >= 0 else min(cursor, len(text))
                 cursor = char + len(token) if found >= 0 else cursor
+                previous = heard[-1] if heard and heard[-1].segment == index else None
+                if previous and previous.text[-1:].isdigit() and _NUMBER_TAIL.match(token):
+                    # Whisper splits "1,664" into the words "1" and ",664".
+                    heard[-1] = HeardWord(
+                        previous.text + token,
+                        previous.start,
+                        word.end,
+                        _lowest(previous.probability, word.probability),
+                        index,
+                        previous.char,
+                    )
+                    continue
                 heard.append(
                     HeardWord(token, word.start, word.end, word.probability, index, char)
                 )
@@ -519,3 +532,8 @@ def heard_words(segments: Sequence[AudioChunk]) -> list[HeardWord]:
             end = segment.start + span * elapsed / total
             heard.append(HeardWord(token, start, end, None, index, char))
     return heard
+
+
+def _lowest(a: float | None, b: float | None) -> float | None:
+    known = [p for p in (a, b) if p is not None]
+    return min(known) if known else None

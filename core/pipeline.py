@@ -115,13 +115,16 @@ class TaskRunner:
             )
             return {"audio": audio, **assessed}
         if task.kind is TaskKind.AUDIO_IMAGE_COMPARISON:
-            # ASR and OCR run concurrently on their own deployments (so the page's
-            # text is not available to the ASR as a prompt in this mode).
-            (audio, path), image = await asyncio.gather(
-                self._transcribe(task.owner, payload["audio_file"], payload["audio_model"]),
-                self._image(task.owner, payload["image_file"], payload["image_model"]),
-            )
+            # OCR first: the page's text is the ASR's reference (a decoding prompt
+            # for plugins that use one; see docs/accuracy.md for what it buys).
+            image = await self._image(task.owner, payload["image_file"], payload["image_model"])
             page = page_text(ImageProcessingResult.model_validate(image).boxes)
+            audio, path = await self._transcribe(
+                task.owner,
+                payload["audio_file"],
+                payload["audio_model"],
+                page.text or image["text"],
+            )
             words = [
                 RefWord(
                     text=w.text,

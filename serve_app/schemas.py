@@ -151,8 +151,12 @@ class IPRRectangle(BaseModel):
 
 
 class IPRTextBox(BaseModel):
+    """A text box found on the image. ``confidence`` (additive, 0-1) is the OCR
+    model's, when it gives one; words from boxes under 0.5 are treated as doubtful."""
+
     text: str
     coordinates: IPRRectangle
+    confidence: float | None = None
 
 
 class ImageProcessingResponse(BaseModel):

@@ -239,3 +239,16 @@ def test_summary_counts_words_not_miscues():
     result = assess("a b c d", reference, words, 5.0)
     assert len(result.miscues) == 1
     assert summarise(reference, words, result.miscues).omissions == 2
+
+
+def test_number_split_into_word_pieces_by_the_asr_is_joined():
+    pieces = [("In", 0.0, 0.2), ("1", 0.2, 0.5), (",664.", 0.5, 1.0)]
+    segment = AudioChunk(
+        start=0.0,
+        end=1.0,
+        text="In 1,664.",
+        words=[Word(word=w, start=s, end=e, probability=0.9) for w, s, e in pieces],
+    )
+    words = heard_words([segment])
+    assert [(w.text, w.start, w.end) for w in words] == [("In", 0.0, 0.2), ("1,664.", 0.2, 1.0)]
+    assert assess("In 1664.", reference_words("In 1664."), words, 1.0).miscues == []

@@ -65,32 +65,20 @@ class FakeModels:
         self,
         asr: AudioProcessingResult | None = None,
         ocr: ImageProcessingResult | None = None,
-        rendezvous: bool = False,
     ) -> None:
         self.asr = asr or AudioProcessingResult(text="", segments=[])
         self.ocr = ocr or ocr_result()
         self.calls: list[tuple[str, str, Path]] = []
-        # With ``rendezvous``, each model waits until the other one has started, so
-        # the calls only both finish if they run concurrently.
-        self.rendezvous = rendezvous
-        self.asr_started = asyncio.Event()
-        self.ocr_started = asyncio.Event()
 
     async def transcribe(
         self, model: str, path: Path, reference_text: str | None = None
     ) -> AudioProcessingResult:
         self.calls.append(("transcribe", model, path))
         self.reference_text = reference_text
-        if self.rendezvous:
-            self.asr_started.set()
-            await asyncio.wait_for(self.ocr_started.wait(), 5)
         return self.asr
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:
         self.calls.append(("recognise", model, path))
-        if self.rendezvous:
-            self.ocr_started.set()
-            await asyncio.wait_for(self.asr_started.wait(), 5)
         return self.ocr
 
 
@@ -241,7 +229,7 @@ def test_audio_text_comparison_joins_the_text_items(connect, prefix, tmp_path, s
     asyncio.run(scenario())
 
 
-def test_audio_image_comparison_runs_both_models_concurrently(
+def test_audio_image_comparison_gives_the_page_text_to_the_asr(
     connect, prefix, tmp_path, sample_audio, sample_image
 ):
     asr = AudioProcessingResult(
@@ -257,7 +245,7 @@ def test_audio_image_comparison_runs_both_models_concurrently(
             store = FileStore(redis, prefix, tmp_path)
             audio_id = await add_file(store, "audio", "alice", sample_audio)
             image_id = await add_file(store, "image", "alice", sample_image)
-            models = FakeModels(asr=asr, ocr=ocr_result(REFERENCE), rendezvous=True)
+            models = FakeModels(asr=asr, ocr=ocr_result(REFERENCE))
             runner = TaskRunner(store, models, DirectMatcher())
             payload = {
                 "audio_file": audio_id,
@@ -267,15 +255,14 @@ def test_audio_image_comparison_runs_both_models_concurrently(
             }
             result = await runner.run(make_task(TaskKind.AUDIO_IMAGE_COMPARISON, payload))
 
-            assert sorted(call[:2] for call in models.calls) == [
+            # OCR first, so that the page's text can prime the ASR.
+            assert [call[:2] for call in models.calls] == [
                 ("recognise", "ocr"),
                 ("transcribe", "whisper"),
             ]
-            assert models.asr_started.is_set() and models.ocr_started.is_set()
+            assert models.reference_text == REFERENCE
             assert result["image"] == models.ocr.model_dump()
             assert result["audio"]["text"] == asr.text
-            # In image mode the page's text is not given to the ASR as a prompt.
-            assert models.reference_text is None
             second = result["audio"]["segments"][1]
             [error] = result["errors"]
             assert (error["type"], error["found"], error["expected"]) == (

@@ -1,0 +1,1 @@
+"""Reading-assessment benchmark: passages, planted miscues, synthetic recordings and pages."""

@@ -1,0 +1,322 @@
+"""Score a running Follow My Reading service on the read-aloud benchmark, over HTTP.
+
+    python -m bench.run_benchmark --url http://127.0.0.1:8000 \\
+        --manifest bench/data/manifest.json --audio-models whisper,whisper_greedy \\
+        --image-model en_easyocr --out bench/results/run.json
+
+For every item of the manifest (``bench/build_set.py``) and every audio model, one
+audio/text comparison (the item's reference as the text) and, with ``--image-model``,
+one audio/image comparison (the item's page photo) are created through the public
+API, polled to completion, and scored with ``bench/score.py``. A "v1 diff" baseline
+row is computed from the same transcripts with the original word diff.
+
+Prints one table row per (mode, model, confidence threshold) and writes every figure
+and raw result to ``--out`` (JSON). ``bench/report.py`` turns that into Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.score import (
+    Counts,
+    Located,
+    baseline_v1,
+    cer,
+    locate,
+    match,
+    ocr_token_map,
+    remap,
+    wer,
+)
+
+THRESHOLDS = (0.0, 0.3, 0.5, 0.7)
+POLL_S = 0.25
+
+
+class _Login(httpx.Auth):
+    """Bearer auth for a fresh benchmark user; logs in again when a token is refused
+    (tokens are short-lived and a long run outlives them)."""
+
+    requires_response_body = True
+
+    def __init__(self, base_url: str) -> None:
+        self.username, self.password = f"bench{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+        self.base_url = base_url
+        self.token: str | None = None
+
+    def _login(self):
+        register = httpx.Request(
+            "PUT",
+            f"{self.base_url}/v1/auth/register",
+            params={"username": self.username, "password": self.password},
+        )
+        yield register  # 400 "already taken" after the first time is fine
+        token = yield httpx.Request(
+            "POST",
+            f"{self.base_url}/v1/auth/token",
+            data={"username": self.username, "password": self.password},
+        )
+        token.raise_for_status()
+        self.token = token.json()["access_token"]
+
+    def auth_flow(self, request: httpx.Request):
+        if self.token is None:
+            yield from self._login()
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:
+            yield from self._login()
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
+async def _wait_for_models(
+    client: httpx.AsyncClient, audio: list[str], image: str, deadline_s: float
+) -> None:
+    """Poll until the service answers and lists every model needed (with a deadline)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            listed = {
+                m["name"]
+                for kind in ("audio", "image")
+                for m in (await client.get(f"/v1/{kind}/models")).json()["models"]
+            }
+            if set(audio) | ({image} if image else set()) <= listed:
+                return
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the service did not list {audio} and {image!r} in {deadline_s} s")
+        await asyncio.sleep(1.0)
+
+
+async def _upload(client, headers, kind: str, path: Path) -> str:
+    with path.open("rb") as handle:
+        r = await client.post(
+            f"/v1/{kind}/upload", files={"upload_file": (path.name, handle)}, headers=headers
+        )
+    r.raise_for_status()
+    return r.json()["file_id"]
+
+
+async def _run_task(client, headers, mode: str, body: dict) -> tuple[dict, float]:
+    """Create a comparison task, wait for it, return (result, seconds to completion)."""
+    started = time.perf_counter()
+    r = await client.post(f"/v1/comparison/audio/{mode}/task", json=body, headers=headers)
+    r.raise_for_status()
+    task_id = r.json()["task_id"]
+    while True:
+        status = (
+            await client.get("/v1/task/status", params={"task_id": task_id}, headers=headers)
+        ).json()
+        if status["ready"]:
+            break
+        await asyncio.sleep(POLL_S)
+    elapsed = time.perf_counter() - started
+    if status["status"] != "completed":
+        raise RuntimeError(f"task {task_id} failed: {status.get('error')}")
+    r = await client.get(
+        f"/v1/comparison/audio/{mode}/result", params={"task_id": task_id}, headers=headers
+    )
+    r.raise_for_status()
+    return r.json(), elapsed
+
+
+def _truth(item: dict) -> list[Located]:
+    return [Located(m["type"], m["ref_start"], m["ref_end"]) for m in item["miscues"]]
+
+
+def score_item(item: dict, mode: str, result: dict) -> dict[str, Any]:
+    """Per-item figures: located predictions (service and v1 baseline), WER, CER, WCPM."""
+    reference = item["reference"]
+    if mode == "text":
+        text, token_map = reference, None
+    else:
+        text = result["image"]["text"]
+        token_map = ocr_token_map(text, reference)
+    predicted = [locate(e, text) for e in result["errors"]]
+    baseline = baseline_v1([s["text"] for s in result["audio"]["segments"]], text)
+    if token_map is not None:
+        n = len(reference.split())
+        predicted = [remap(p, token_map, n) for p in predicted]
+        baseline = [remap(b, token_map, n) for b in baseline]
+    word_edits, word_total = wer(result["audio"]["text"], item["spoken"])
+    out = {
+        "id": item["id"],
+        "clean": item["clean"],
+        "predicted": [p.__dict__ for p in predicted],
+        "baseline": [b.__dict__ for b in baseline],
+        "wer": [word_edits, word_total],
+        "wcpm": (result.get("summary") or {}).get("wcpm"),
+        "true_wcpm": item["true_wcpm"],
+    }
+    if mode == "image":
+        out["cer"] = list(cer(text, reference))
+    return out
+
+
+def aggregate(items: list[dict], manifest: dict[str, dict], threshold: float, key: str) -> dict:
+    """Totals over items for predictions with confidence >= ``threshold``."""
+    counts = Counts()
+    clean_fp = clean = 0
+    for scored in items:
+        predicted = [
+            Located(**p) for p in scored[key] if key == "baseline" or p["confidence"] >= threshold
+        ]
+        c = match(predicted, _truth(manifest[scored["id"]]))
+        counts.add(c)
+        if scored["clean"]:
+            clean += 1
+            clean_fp += c.false_positives()
+    precision, recall, f1 = counts.prf()
+    row = {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "false_errors_per_clean": clean_fp / clean if clean else 0.0,
+        "per_type": {k: counts.prf(k) for k in ("substitution", "omission", "insertion")},
+        "tp": sum(counts.tp.values()),
+        "fp": sum(counts.fp.values()),
+        "fn": sum(counts.fn.values()),
+    }
+    return row
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    manifest_path = Path(args.manifest)
+    manifest = json.loads(manifest_path.read_text())
+    items = manifest["items"][: args.limit] if args.limit else manifest["items"]
+    root = manifest_path.parent
+    by_id = {item["id"]: item for item in items}
+    modes = ["text"] + (["image"] if args.image_model else [])
+    limiter = asyncio.Semaphore(args.concurrency)
+    login = _Login(args.url.rstrip("/"))
+    async with httpx.AsyncClient(base_url=args.url, timeout=120, auth=login) as client:
+        if args.wait:
+            await _wait_for_models(
+                client, args.audio_models.split(","), args.image_model, args.wait
+            )
+        headers: dict[str, str] = {}  # the client's auth adds the token
+        uploads: dict[str, dict[str, str]] = {}
+        for item in items:
+            uploads[item["id"]] = {
+                "audio": await _upload(client, headers, "audio", root / item["audio"]),
+                "image": await _upload(client, headers, "image", root / item["image"]),
+            }
+
+        async def one(model: str, mode: str, item: dict) -> dict:
+            ids = uploads[item["id"]]
+            body: dict[str, Any] = {"audio_file": ids["audio"], "audio_model": model}
+            if mode == "text":
+                body["text"] = [item["reference"]]
+            else:
+                body |= {"image_file": ids["image"], "image_model": args.image_model}
+            async with limiter:
+                result, seconds = await _run_task(client, headers, mode, body)
+            scored = score_item(item, mode, result)
+            scored["latency_s"] = seconds
+            return scored
+
+        report: dict[str, Any] = {"rows": [], "items": {}}
+        image_audio = set((args.image_audio_models or args.audio_models).split(","))
+        for model in args.audio_models.split(","):
+            for mode in modes:
+                if mode == "image" and model not in image_audio:
+                    continue
+                started = time.perf_counter()
+                scored = await asyncio.gather(*(one(model, mode, item) for item in items))
+                wall = time.perf_counter() - started
+                report["items"][f"{mode}:{model}"] = scored
+                latencies = [s["latency_s"] for s in scored]
+                edits = sum(s["wer"][0] for s in scored)
+                words = sum(s["wer"][1] for s in scored)
+                wcpm_errors = [
+                    abs(s["wcpm"] - s["true_wcpm"]) for s in scored if s["wcpm"] is not None
+                ]
+                common = {
+                    "mode": mode,
+                    "model": model,
+                    "items": len(scored),
+                    "wer": edits / words if words else 0.0,
+                    "cer": (
+                        sum(s["cer"][0] for s in scored) / sum(s["cer"][1] for s in scored)
+                        if mode == "image"
+                        else None
+                    ),
+                    "wcpm_mae": statistics.mean(wcpm_errors) if wcpm_errors else None,
+                    "latency_p50_s": statistics.median(latencies),
+                    "latency_mean_s": statistics.mean(latencies),
+                    "wall_s": wall,
+                }
+                for threshold in THRESHOLDS:
+                    row = {
+                        **common,
+                        "threshold": threshold,
+                        **aggregate(scored, by_id, threshold, "predicted"),
+                    }
+                    report["rows"].append(row)
+                    print(_format(row), flush=True)
+                baseline = {
+                    **common,
+                    "model": f"{model} (v1 diff)",
+                    "threshold": None,
+                    **aggregate(scored, by_id, 0.0, "baseline"),
+                }
+                baseline["wcpm_mae"] = None
+                report["rows"].append(baseline)
+                print(_format(baseline), flush=True)
+    return report
+
+
+def _format(row: dict) -> str:
+    threshold = "-" if row["threshold"] is None else f"{row['threshold']:.1f}"
+    cer_text = "" if row["cer"] is None else f" CER {row['cer']:.3f}"
+    wcpm = "" if row["wcpm_mae"] is None else f" WCPM-MAE {row['wcpm_mae']:.1f}"
+    per_type = " ".join(f"{k[:3]} {v[2]:.2f}" for k, v in row["per_type"].items())
+    return (
+        f"{row['mode']:5} {row['model']:28} t>={threshold:3} P {row['precision']:.3f} "
+        f"R {row['recall']:.3f} F1 {row['f1']:.3f} [{per_type}] "
+        f"clean-FP {row['false_errors_per_clean']:.2f} WER {row['wer']:.3f}{cer_text}{wcpm} "
+        f"p50 {row['latency_p50_s']:.2f}s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--manifest", default="bench/data/manifest.json")
+    parser.add_argument("--audio-models", default="whisper")
+    parser.add_argument("--image-model", default="en_easyocr", help="'' to skip image mode")
+    parser.add_argument(
+        "--image-audio-models", default="", help="audio models also run in image mode (all)"
+    )
+    parser.add_argument("--concurrency", type=int, default=4, help="tasks in flight")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N items")
+    parser.add_argument("--out", default="bench/results/latest.json")
+    parser.add_argument(
+        "--wait", type=float, default=0, help="seconds to wait for the models to be up"
+    )
+    args = parser.parse_args()
+    started = time.perf_counter()
+    report = asyncio.run(run(args))
+    report["args"] = vars(args)
+    report["seconds"] = time.perf_counter() - started
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out} in {report['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
