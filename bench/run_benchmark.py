@@ -38,6 +38,7 @@ from bench.score import (
     remap,
     wer,
 )
+from core.assessment import HeardWord, assess, reference_words
 
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7)
 POLL_S = 0.25
@@ -133,6 +134,16 @@ async def _run_task(client, headers, mode: str, body: dict) -> tuple[dict, float
     return r.json(), elapsed
 
 
+def oracle_errors(reference: str, spoken: str) -> list[dict]:
+    """Errors ``core.assessment`` finds when the transcript is exactly what was spoken."""
+    heard = [HeardWord(w, i * 0.4, i * 0.4 + 0.3, 1.0) for i, w in enumerate(spoken.split())]
+    assessed = assess(reference, reference_words(reference), heard, len(heard) * 0.4)
+    return [
+        {"type": m.type, "ref_char": m.ref_char, "expected": m.expected, "confidence": 1.0}
+        for m in assessed.miscues
+    ]
+
+
 def _truth(item: dict) -> list[Located]:
     return [Located(m["type"], m["ref_start"], m["ref_end"]) for m in item["miscues"]]
 
@@ -151,12 +162,17 @@ def score_item(item: dict, mode: str, result: dict) -> dict[str, Any]:
         n = len(reference.split())
         predicted = [remap(p, token_map, n) for p in predicted]
         baseline = [remap(b, token_map, n) for b in baseline]
+    # The same assessment on a perfect transcript: what the alignment alone achieves.
+    oracle = [locate(e, text) for e in oracle_errors(text, item["spoken"])]
+    if token_map is not None:
+        oracle = [remap(o, token_map, len(reference.split())) for o in oracle]
     word_edits, word_total = wer(result["audio"]["text"], item["spoken"])
     out = {
         "id": item["id"],
         "clean": item["clean"],
         "predicted": [p.__dict__ for p in predicted],
         "baseline": [b.__dict__ for b in baseline],
+        "oracle": [o.__dict__ for o in oracle],
         "wer": [word_edits, word_total],
         "wcpm": (result.get("summary") or {}).get("wcpm"),
         "true_wcpm": item["true_wcpm"],
@@ -172,7 +188,7 @@ def aggregate(items: list[dict], manifest: dict[str, dict], threshold: float, ke
     clean_fp = clean = 0
     for scored in items:
         predicted = [
-            Located(**p) for p in scored[key] if key == "baseline" or p["confidence"] >= threshold
+            Located(**p) for p in scored[key] if key != "predicted" or p["confidence"] >= threshold
         ]
         c = match(predicted, _truth(manifest[scored["id"]]))
         counts.add(c)
@@ -276,6 +292,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 baseline["wcpm_mae"] = None
                 report["rows"].append(baseline)
                 print(_format(baseline), flush=True)
+                oracle = {
+                    **common,
+                    "model": "perfect transcript",
+                    "threshold": None,
+                    "wer": 0.0,
+                    "wcpm_mae": None,
+                    **aggregate(scored, by_id, 0.0, "oracle"),
+                }
+                if model == args.audio_models.split(",")[0]:
+                    report["rows"].append(oracle)
+                    print(_format(oracle), flush=True)
     return report
 
 

@@ -21,6 +21,9 @@ The module is pure: it depends only on :mod:`core.layout` and :mod:`core.plugins
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import ImageFont
 
 from core.layout import order_boxes
 from core.plugins.types import ImageTextBox, Point, Rectangle
@@ -81,16 +84,17 @@ def _lerp(a: Point, b: Point, t: float) -> tuple[float, float]:
 def split_box(box: ImageTextBox) -> list[tuple[str, Rectangle]]:
     """Split a box holding several words into one estimated box per word.
 
-    The estimate assumes every character, a space included, takes the same width:
-    the box's whitespace-separated words are joined with single spaces and a word
-    occupying characters ``[s, e)`` of that ``n``-character string gets the part of
-    the box from fraction ``s / n`` to ``e / n`` of the way along it. The fractions
-    are applied along the top edge (``left_top`` to ``right_top``) and the bottom
-    edge (``left_bottom`` to ``right_bottom``) separately, so a rotated or skewed
-    quadrilateral gives word quadrilaterals with the same slant. Limits: with a
-    proportional font "mill" is narrower than "WOMB" of the same length, and OCR
-    padding around the text is shared out as if it were characters, so the edges
-    can be off by a character or so; use it to point at a word, not to crop it.
+    The words are joined with single spaces and each character's share of the box
+    is its advance width in a reference proportional font (DejaVu Sans, measured
+    with Pillow's ``ImageFont.getlength``; every character the same width when
+    that font is not installed): a word spanning ``[s, e)`` of the string's total
+    width ``n`` gets the part of the box from ``s / n`` to ``e / n`` of the way
+    along it. The fractions are applied along the top edge (``left_top`` to
+    ``right_top``) and the bottom edge (``left_bottom`` to ``right_bottom``)
+    separately, so a rotated or skewed quadrilateral gives word quadrilaterals with
+    the same slant. Limits: the page's font is not the reference font, and OCR
+    padding around the text is shared out as if it were text, so edges can be off
+    by part of a character; use it to point at a word, not to crop it.
 
     Args:
         box: An OCR box; coordinates in pixels, origin top-left, y down.
@@ -105,11 +109,12 @@ def split_box(box: ImageTextBox) -> list[tuple[str, Rectangle]]:
     if len(words) <= 1:
         return [(word, box.coordinates) for word in words]
     rect = box.coordinates
-    total = len(" ".join(words))
+    space = _width(" ")
+    total = sum(_width(w) for w in words) + space * (len(words) - 1)
     pieces = []
-    start = 0
+    start = 0.0
     for word in words:
-        end = start + len(word)
+        end = start + _width(word)
         left_top = _lerp(rect.left_top, rect.right_top, start / total)
         right_top = _lerp(rect.left_top, rect.right_top, end / total)
         left_bottom = _lerp(rect.left_bottom, rect.right_bottom, start / total)
@@ -117,8 +122,23 @@ def split_box(box: ImageTextBox) -> list[tuple[str, Rectangle]]:
         corners = (left_top, right_top, left_bottom, right_bottom)
         lt, rt, lb, rb = (Point(x=x, y=y) for x, y in corners)
         pieces.append((word, Rectangle(left_top=lt, right_top=rt, left_bottom=lb, right_bottom=rb)))
-        start = end + 1  # the space
+        start = end + space
     return pieces
+
+
+@lru_cache(maxsize=1)
+def _reference_font() -> ImageFont.FreeTypeFont | None:
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 100)
+    except OSError:  # font not installed: equal character widths
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _width(text: str) -> float:
+    """Advance width of ``text`` in the reference font (arbitrary units)."""
+    font = _reference_font()
+    return font.getlength(text) if font is not None else float(len(text))
 
 
 @dataclass
