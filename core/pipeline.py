@@ -4,7 +4,8 @@ Ray-free: the Serve pipeline deployment passes a ``ModelGateway`` backed by mode
 host deployments and a ``TextMatcher`` backed by the matcher deployment; tests
 pass plain objects. Results are JSON-ready dicts in the shapes of the spec's
 response schemas. Times are seconds, coordinates pixels, ``at_char`` a character
-offset into the audio segment's text (the original ``match_phrases`` semantics).
+offset into the text of ASR segment ``segment`` (the original ``match_phrases``
+semantics); comparisons are scored word by word by ``core.assessment``.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from core.worker import TaskFailed
 
 __all__ = ["ModelGateway", "TaskRunner", "TextMatcher"]
 
-Change = tuple[int, str, str]
-
 #: Shortest piece cut out of a recording, in seconds. Models may report zero-length
 #: segments or words (start == end) or times past the end of the recording; their
 #: pieces are widened to this length inside the recording so they can still be cut.
@@ -54,8 +53,6 @@ class ModelGateway(Protocol):
 
 class TextMatcher(Protocol):
     """The spec's text algorithms (``core.text``), possibly in another process."""
-
-    async def match_phrases(self, phrases: list[str], text: str) -> list[list[Change]]: ...
 
     async def find_phrases(
         self, phrases: list[str], to_find: str, margin: float, score_cutoff: float

@@ -1,22 +1,18 @@
-"""The text matcher deployment: the spec's alignment algorithms behind a handle."""
+"""The text matcher deployment: reading assessment and phrase search behind a handle."""
 
 from __future__ import annotations
 
 from ray import serve
 
 from core.assessment import Assessment, HeardWord, RefWord, assess
-from core.text import find_phrases, match_phrases
+from core.text import find_phrases
 
 __all__ = ["Matcher"]
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.1})
 class Matcher:
-    """Aligns what was read with what is written (``core.text``, rapidfuzz inside)."""
-
-    def match_phrases(self, phrases: list[str], text: str) -> list[list[tuple[int, str, str]]]:
-        """Per phrase, ``(at_char, found, expected)`` errors against ``text``."""
-        return match_phrases(phrases, text)
+    """Aligns what was read with what is written (``core.assessment``, ``core.text``)."""
 
     def find_phrases(
         self, phrases: list[str], to_find: str, margin: float, score_cutoff: float

@@ -84,11 +84,6 @@ class HandleMatcher:
     def __init__(self, handle: DeploymentHandle) -> None:
         self._handle = handle
 
-    async def match_phrases(
-        self, phrases: list[str], text: str
-    ) -> list[list[tuple[int, str, str]]]:
-        return await self._handle.match_phrases.remote(phrases, text)
-
     async def find_phrases(
         self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
     ) -> list[int]:

@@ -85,9 +85,6 @@ class FakeModels:
 class DirectMatcher:
     """The TextMatcher protocol served by core.text in-process."""
 
-    async def match_phrases(self, phrases, reference):
-        return text.match_phrases(phrases, reference)
-
     async def find_phrases(self, phrases, to_find, margin, score_cutoff):
         return text.find_phrases(phrases, to_find, margin, score_cutoff)
 
