@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from core.layout import join_text, order_boxes, reading_order
+import math
+import random
+
+import pytest
+
+from core import layout
+from core.layout import estimate_skew, join_text, order_boxes, reading_order
 from core.plugins import ImageTextBox, Point, Rectangle
 
 
@@ -186,3 +192,167 @@ def test_three_columns() -> None:
         column(0, [["a1"], ["a2"]]) + column(100, [["b1"], ["b2"]]) + column(200, [["c1"], ["c2"]])
     )
     assert join_text(boxes[::-1]) == "a1 a2 b1 b2 c1 c2"
+
+
+# Skewed pages (estimate_skew, deskewed ordering). ``turn`` turns a point about the
+# page centre counter-clockwise as seen on the image (y down), so a positive angle
+# makes the lines rise to the right, the sign estimate_skew reports.
+
+PAGE_CENTRE = (650.0, 300.0)
+
+
+def turn(x: float, y: float, angle: float) -> tuple[float, float]:
+    t = math.radians(angle)
+    dx, dy = x - PAGE_CENTRE[0], y - PAGE_CENTRE[1]
+    return (
+        PAGE_CENTRE[0] + dx * math.cos(t) + dy * math.sin(t),
+        PAGE_CENTRE[1] - dx * math.sin(t) + dy * math.cos(t),
+    )
+
+
+def turned_box(text: str, cx: float, cy: float, w: float, h: float, angle: float, style: str):
+    """A ``w`` x ``h`` box centred on ``(cx, cy)`` of the level page, turned by ``angle``.
+
+    ``centre``: the centre turns, the box stays axis-aligned and keeps its size (EasyOCR
+    word boxes); ``quad``: the four corners turn (a rotated quadrilateral); ``enclosing``:
+    the axis-aligned bounds of the turned rectangle (EasyOCR phrase boxes, taller than
+    their text on a turned page).
+    """
+    if style == "centre":
+        x, y = turn(cx, cy, angle)
+        return box(text, x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+    corners = [
+        turn(cx + dx, cy + dy, angle)
+        for dx, dy in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2))
+    ]
+    if style == "quad":
+        return rotated(text, corners)
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    return box(text, min(xs), min(ys), max(xs), max(ys))
+
+
+def skewed_page(
+    angle: float,
+    style: str = "centre",
+    lines: int = 8,
+    words: int = 8,
+    x0: float = 100.0,
+    widths: tuple[float, float] = (80.0, 150.0),
+    seed: int = 7,
+) -> tuple[list[ImageTextBox], list[list[str]]]:
+    """A page of ``lines`` lines, 50 px apart, of ``words`` boxes 30-40 px tall and
+    ``widths`` wide with 20 px word gaps (8 words: about 1060 px a line), turned by
+    ``angle``. Returns the boxes shuffled and the words of each line in order."""
+    rng = random.Random(seed)
+    boxes, expected = [], []
+    for row in range(lines):
+        x = x0
+        line = []
+        for col in range(words):
+            w, h = rng.uniform(*widths), rng.uniform(30, 40)
+            cy = 100 + 50 * row + rng.uniform(-2, 2)  # uneven baselines, as OCR gives
+            name = f"w{row}.{col}"
+            boxes.append(turned_box(name, x + w / 2, cy, w, h, angle, style))
+            line.append(name)
+            x += w + 20
+        expected.append(line)
+    rng.shuffle(boxes)
+    return boxes, expected
+
+
+def words_of(lines: list[list[str]]) -> list[str]:
+    return [word for line in lines for word in line]
+
+
+def test_unskewed_page_gets_zero_and_keeps_its_order() -> None:
+    boxes, expected = skewed_page(0.0)
+    assert estimate_skew(boxes) == 0.0
+    assert texts(order_boxes(boxes)) == expected
+
+
+def test_existing_layouts_are_not_given_a_skew() -> None:
+    two_lines = [box("The", 10, 20, 50, 40), box("fox", 130, 21, 170, 41)]
+    two_lines += [box("jumps", 10, 60, 80, 80), box("over", 90, 59, 140, 79)]
+    for boxes in (SAMPLE, LEFT + RIGHT, two_lines, column(0, [["a", "b", "c", "d", "e"]])):
+        assert estimate_skew(boxes) == 0.0
+
+
+@pytest.mark.parametrize("style", ["centre", "quad", "enclosing"])
+@pytest.mark.parametrize("angle", [2.5, -2.5, 4.0, -4.0])
+def test_skewed_page_is_read_line_by_line(angle: float, style: str) -> None:
+    boxes, expected = skewed_page(angle, style)
+    before = [b.model_copy(deep=True) for b in boxes]
+    assert abs(estimate_skew(boxes) - angle) <= 0.5
+    ordered = reading_order(boxes)
+    assert [b.text for b in ordered] == words_of(expected)
+    # The boxes themselves come back, coordinates untouched.
+    assert sorted(map(id, ordered)) == sorted(map(id, boxes))
+    assert boxes == before
+
+
+def test_skew_is_what_scrambled_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The 2.5 degree page above drifts by more than a line height along a line;
+    # ordered without the deskew it is read out of order.
+    boxes, expected = skewed_page(2.5)
+    monkeypatch.setattr(layout, "_estimate_skew", lambda geometry: 0.0)
+    assert [b.text for b in reading_order(boxes)] != words_of(expected)
+
+
+def test_long_easyocr_phrases_on_a_skewed_page() -> None:
+    # Three phrases a line, axis-aligned boxes enclosing the turned text: at 5 degrees
+    # a 350 px phrase box is about 65 px tall for 35 px of text, more than a line pitch.
+    boxes, expected = skewed_page(5.0, "enclosing", lines=10, words=3, widths=(300, 400))
+    assert abs(estimate_skew(boxes) - 5.0) <= 0.5
+    assert texts(order_boxes(boxes)) == expected
+
+
+def test_single_line_page() -> None:
+    boxes, expected = skewed_page(3.0, lines=1, words=6)
+    assert abs(estimate_skew(boxes) - 3.0) <= 0.5
+    assert texts(order_boxes(boxes)) == expected
+    level, expected = skewed_page(0.0, lines=1, words=6)
+    assert estimate_skew(level) == 0.0
+    assert texts(order_boxes(level)) == expected
+
+
+def test_empty_and_tiny_pages_have_no_skew() -> None:
+    assert estimate_skew([]) == 0.0
+    assert estimate_skew([box("one", 0, 0, 50, 20)]) == 0.0
+    # Two words fit any slope; too little to go on.
+    assert estimate_skew([box("a", 0, 0, 50, 20), box("b", 60, 5, 110, 25)]) == 0.0
+
+
+def two_column_page(angle: float, words: int = 4, stagger: float = 0.0):
+    """Two columns of 8 lines of ``words`` words, an 80 px gutter, turned by ``angle``;
+    the right column's lines sit ``stagger`` px lower. Returns boxes and words in order."""
+    rng = random.Random(3)
+    boxes, order = [], []
+    for side, x0 in (("L", 100.0), ("R", 100.0 + words * 120 + 80)):
+        for row in range(8):
+            x = x0
+            for col in range(words):
+                w, h = rng.uniform(80, 100), rng.uniform(30, 36)
+                cy = 100 + 50 * row + (stagger if side == "R" else 0.0) + rng.uniform(-2, 2)
+                name = f"{side}{row}.{col}"
+                boxes.append(turned_box(name, x + w / 2, cy, w, h, angle, "centre"))
+                order.append(name)
+                x += w + 20
+    rng.shuffle(boxes)
+    return boxes, order
+
+
+@pytest.mark.parametrize("angle", [2.0, -2.0, 4.0])
+def test_two_columns_on_a_skewed_page_are_read_column_by_column(angle: float) -> None:
+    boxes, order = two_column_page(angle)
+    assert abs(estimate_skew(boxes) - angle) <= 0.5
+    assert [b.text for b in reading_order(boxes)] == order
+
+
+def test_staggered_columns_are_not_taken_for_a_skew() -> None:
+    # The right column's lines sit 15 px lower. On the whole page, a slope of about
+    # 1.5 degrees lines each left line up with its right neighbour and sharpens the
+    # profile by more than MIN_SKEW_GAIN; the profile of each line's chain of
+    # neighbouring words does not.
+    boxes, order = two_column_page(0.0, words=3, stagger=15.0)
+    assert estimate_skew(boxes) == 0.0
+    assert [b.text for b in reading_order(boxes)] == order
