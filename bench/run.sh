@@ -25,5 +25,5 @@ trap cleanup EXIT
 
 # bench.run_benchmark waits (deadline --wait seconds) until every model it uses is listed.
 $py -m bench.run_benchmark \
-  --audio-models whisper,whisper_unprompted,whisper_greedy,whisper_no_context,whisper_fallback,whisper_vad \
+  --audio-models whisper,whisper_context,whisper_unprompted,whisper_greedy,whisper_fallback,whisper_vad \
   --image-model en_easyocr --image-audio-models whisper,whisper_unprompted --wait 600 "$@"
