@@ -16,7 +16,8 @@ export FMR_JWT_SECRET=${FMR_JWT_SECRET:-$($py -c 'import secrets; print(secrets.
 .venv/bin/serve run bench/serve_bench.yaml > "$work/serve.log" 2>&1 &
 serve_pid=$!
 cleanup() {
-  kill -INT "$serve_pid" 2>/dev/null || true
+  # TERM, not INT: a background job of a non-interactive shell ignores SIGINT.
+  kill -TERM "$serve_pid" 2>/dev/null || true
   wait "$serve_pid" 2>/dev/null || true
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   rm -rf "$work"
