@@ -102,34 +102,28 @@ async def _wait_for_models(
         await asyncio.sleep(1.0)
 
 
-async def _upload(client, headers, kind: str, path: Path) -> str:
+async def _upload(client, kind: str, path: Path) -> str:
     with path.open("rb") as handle:
-        r = await client.post(
-            f"/v1/{kind}/upload", files={"upload_file": (path.name, handle)}, headers=headers
-        )
+        r = await client.post(f"/v1/{kind}/upload", files={"upload_file": (path.name, handle)})
     r.raise_for_status()
     return r.json()["file_id"]
 
 
-async def _run_task(client, headers, mode: str, body: dict) -> tuple[dict, float]:
+async def _run_task(client, mode: str, body: dict) -> tuple[dict, float]:
     """Create a comparison task, wait for it, return (result, seconds to completion)."""
     started = time.perf_counter()
-    r = await client.post(f"/v1/comparison/audio/{mode}/task", json=body, headers=headers)
+    r = await client.post(f"/v1/comparison/audio/{mode}/task", json=body)
     r.raise_for_status()
     task_id = r.json()["task_id"]
     while True:
-        status = (
-            await client.get("/v1/task/status", params={"task_id": task_id}, headers=headers)
-        ).json()
+        status = (await client.get("/v1/task/status", params={"task_id": task_id})).json()
         if status["ready"]:
             break
         await asyncio.sleep(POLL_S)
     elapsed = time.perf_counter() - started
     if status["status"] != "completed":
         raise RuntimeError(f"task {task_id} failed: {status.get('error')}")
-    r = await client.get(
-        f"/v1/comparison/audio/{mode}/result", params={"task_id": task_id}, headers=headers
-    )
+    r = await client.get(f"/v1/comparison/audio/{mode}/result", params={"task_id": task_id})
     r.raise_for_status()
     return r.json(), elapsed
 
@@ -223,12 +217,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await _wait_for_models(
                 client, args.audio_models.split(","), args.image_model, args.wait
             )
-        headers: dict[str, str] = {}  # the client's auth adds the token
         uploads: dict[str, dict[str, str]] = {}
         for item in items:
             uploads[item["id"]] = {
-                "audio": await _upload(client, headers, "audio", root / item["audio"]),
-                "image": await _upload(client, headers, "image", root / item["image"]),
+                "audio": await _upload(client, "audio", root / item["audio"]),
+                "image": await _upload(client, "image", root / item["image"]),
             }
 
         async def one(model: str, mode: str, item: dict) -> dict:
@@ -239,7 +232,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 body |= {"image_file": ids["image"], "image_model": args.image_model}
             async with limiter:
-                result, seconds = await _run_task(client, headers, mode, body)
+                result, seconds = await _run_task(client, mode, body)
             scored = score_item(item, mode, result)
             scored["latency_s"] = seconds
             return scored

@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydub import AudioSegment
+
 from core.assessment import Assessment, HeardWord, Miscue, RefWord, heard_words, reference_words
 from core.audio import load_audio, split_audio
 from core.page import page_text
@@ -149,10 +151,18 @@ class TaskRunner:
             raise TaskFailed(f"No such {kind} file available")
         return path
 
-    async def _cut(self, owner: str, path: Path, intervals: list[tuple[float, float]]) -> list[str]:
+    async def _cut(
+        self,
+        owner: str,
+        path: Path,
+        intervals: list[tuple[float, float]],
+        audio: AudioSegment | None = None,
+    ) -> list[str]:
+        """Cut and register one file per interval; ``audio`` is ``path`` decoded, if at hand."""
         if not intervals:
             return []
-        ids = await asyncio.to_thread(_cut_audio, path, intervals, self._files.directory("audio"))
+        out_dir = self._files.directory("audio")
+        ids = await asyncio.to_thread(_cut_audio, audio or path, intervals, out_dir)
         await self._files.register("audio", owner, ids)
         return [str(file_id) for file_id in ids]
 
@@ -205,11 +215,16 @@ class TaskRunner:
         """
         segments = [AudioChunk.model_validate(s) for s in audio["segments"]]
         heard = heard_words(segments)
-        duration = await asyncio.to_thread(_duration, path)
+        recording = await asyncio.to_thread(load_audio, path)  # decoded once: duration and cuts
         assessed = await self._matcher.assess(
-            reference_text, reference, heard, duration, [len(s.text) for s in segments]
+            reference_text,
+            reference,
+            heard,
+            recording.duration_seconds,
+            [len(s.text) for s in segments],
         )
-        files = await self._cut(owner, path, [(m.start, m.end) for m in assessed.miscues])
+        intervals = [(m.start, m.end) for m in assessed.miscues]
+        files = await self._cut(owner, path, intervals, recording)
         summary = dataclasses.asdict(assessed.summary) if assessed.summary else None
         return {
             "errors": [_error(m, f) for m, f in zip(assessed.miscues, files, strict=True)],
@@ -247,11 +262,6 @@ class TaskRunner:
         return {"data": data}
 
 
-def _duration(path: Path) -> float:
-    """Length of a recording in seconds."""
-    return load_audio(path).duration_seconds
-
-
 def _error(miscue: Miscue, file: str) -> dict[str, Any]:
     """A miscue as an entry of the result's ``errors`` (``TextDiff``, extended)."""
     box = None
@@ -284,9 +294,11 @@ def _error(miscue: Miscue, file: str) -> dict[str, Any]:
     }
 
 
-def _cut_audio(path: Path, intervals: list[tuple[float, float]], out_dir: Path) -> list[uuid.UUID]:
+def _cut_audio(
+    source: Path | AudioSegment, intervals: list[tuple[float, float]], out_dir: Path
+) -> list[uuid.UUID]:
     """``split_audio`` after making model times cuttable (see ``MIN_PIECE_S``)."""
-    audio = load_audio(path)
+    audio = source if isinstance(source, AudioSegment) else load_audio(source)
     duration = audio.duration_seconds
     cuttable = []
     for start, end in intervals:
