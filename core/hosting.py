@@ -11,6 +11,7 @@ import inspect
 import logging
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,15 @@ from core.plugins import (
     plugin_info,
 )
 
-__all__ = ["PluginRunner", "normalise_audio_result", "normalise_image_result"]
+__all__ = [
+    "BatchItem",
+    "PluginRunner",
+    "normalise_audio_result",
+    "normalise_image_result",
+]
+
+#: One request of a batch: file content, file name suffix (``".mp3"``), reference text.
+BatchItem = tuple[bytes, str, "str | None"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +71,25 @@ class PluginRunner:
             description=described.description,
             kind=described.kind,
         )
+        self.supports_gpu = bool(getattr(cls, "supports_gpu", False))
         self._impl = instantiate_plugin(cls, options)
         process = getattr(self._impl, "process_audio", None)
         self.accepts_reference = process is not None and (
             "reference_text" in inspect.signature(process).parameters
         )
+        self._batch = getattr(
+            self._impl,
+            "process_audio_batch" if self.info.kind == "audio" else "process_image_batch",
+            None,
+        )
+        self.batch_accepts_reference = self._batch is not None and (
+            "reference_texts" in inspect.signature(self._batch).parameters
+        )
+
+    @property
+    def has_batch_method(self) -> bool:
+        """Whether the plugin implements batched inference itself."""
+        return callable(self._batch)
 
     def run_file(self, path: str, reference_text: str | None = None) -> dict[str, Any]:
         """Run the plugin on a file; returns the normalised result as a dict.
@@ -83,11 +106,66 @@ class PluginRunner:
                 raw = self._impl.process_audio(path, reference_text=reference_text)
             else:
                 raw = self._impl.process_audio(path)
+        else:
+            raw = self._impl.process_image(path)
+        return self._normalise(raw, path)
+
+    def run_files(
+        self, paths: Sequence[str], reference_texts: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any] | Exception]:
+        """Run the plugin on several files; one result (or the error) per file, in order.
+
+        With a batch method (``process_audio_batch(filenames, reference_texts=None)``
+        or ``process_image_batch(filenames)``, each returning one result per file)
+        the plugin gets all files in one call. If that call raises, or the plugin
+        has no batch method, each file is run alone, so one bad file fails only its
+        own request.
+
+        Returns:
+            For each path, the normalised result as a dict, or the exception its
+            run raised (returned, not raised).
+        """
+        references = list(reference_texts or [None] * len(paths))
+        if len(references) != len(paths):
+            raise ValueError("reference_texts must have one entry per path")
+        if self._batch is not None and len(paths) > 1:
+            try:
+                if self.batch_accepts_reference:
+                    raws = self._batch(list(paths), reference_texts=references)
+                else:
+                    raws = self._batch(list(paths))
+                if len(raws) != len(paths):
+                    raise ValueError(f"batch method returned {len(raws)} results for {len(paths)}")
+                return [self._normalise(raw, path) for raw, path in zip(raws, paths, strict=True)]
+            except Exception:  # noqa: BLE001 - isolate the failing file below
+                logger.warning("Batch call of %s failed; running files one by one",
+                               self.info.name, exc_info=True)
+        results: list[dict[str, Any] | Exception] = []
+        for path, reference in zip(paths, references, strict=True):
+            try:
+                results.append(self.run_file(path, reference))
+            except Exception as error:  # noqa: BLE001 - reported per request
+                results.append(error)
+        return results
+
+    def run_bytes_batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any] | Exception]:
+        """``run_files`` on in-memory file contents (each written to a temp file)."""
+        with ExitStack() as stack:
+            paths = []
+            for data, suffix, _reference in items:
+                handle = stack.enter_context(tempfile.NamedTemporaryFile(suffix=suffix))
+                handle.write(data)
+                handle.flush()
+                paths.append(handle.name)
+            return self.run_files(paths, [reference for _, _, reference in items])
+
+    def _normalise(self, raw: Any, path: str) -> dict[str, Any]:
+        if self.info.kind == "audio":
             result = normalise_audio_result(raw)
             if not result.segments and result.text.strip():
                 result = self._segment_by_silence(path)
         else:
-            result = normalise_image_result(self._impl.process_image(path))
+            result = normalise_image_result(raw)
         return result.model_dump()
 
     def run_bytes(

@@ -11,8 +11,12 @@ semantics); comparisons are scored word by word by ``core.assessment``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import dataclasses
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -70,6 +74,12 @@ class TextMatcher(Protocol):
     ) -> Assessment: ...
 
 
+#: Receives ``(task kind, stage, seconds)``; stages are ``asr``, ``ocr``, ``matching``.
+StageObserver = Callable[[str, str, float], None]
+
+_current_kind: contextvars.ContextVar[str] = contextvars.ContextVar("task_kind", default="")
+
+
 class TaskRunner:
     """Computes the result of a task.
 
@@ -79,6 +89,8 @@ class TaskRunner:
         matcher: Text matcher.
         extraction_score_cutoff: Minimum ``rapidfuzz`` partial-ratio score (0-100)
             for a phrase to count as found in the recording.
+        observe_stage: Called with ``(kind, stage, seconds)`` after each model or
+            matcher call (metrics); stages ``asr``, ``ocr``, ``matching``.
     """
 
     def __init__(
@@ -87,11 +99,21 @@ class TaskRunner:
         models: ModelGateway,
         matcher: TextMatcher,
         extraction_score_cutoff: float = 80.0,
+        observe_stage: StageObserver | None = None,
     ) -> None:
         self._files = files
         self._models = models
         self._matcher = matcher
         self._cutoff = extraction_score_cutoff
+        self._observe = observe_stage or (lambda kind, stage, seconds: None)
+
+    @contextlib.contextmanager
+    def _stage(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._observe(_current_kind.get(), stage, time.perf_counter() - started)
 
     async def run(self, task: Task) -> dict[str, Any]:
         """Dispatch on the task's kind.
@@ -100,6 +122,7 @@ class TaskRunner:
             TaskFailed: missing input file, unknown model, model error.
         """
         payload = task.payload
+        _current_kind.set(task.kind.value)  # this asyncio task's context only
         if task.kind is TaskKind.AUDIO_PROCESSING:
             return await self._audio(task.owner, payload["audio_file"], payload["audio_model"])
         if task.kind is TaskKind.IMAGE_PROCESSING:
@@ -175,7 +198,8 @@ class TaskRunner:
     ) -> tuple[dict[str, Any], Path]:
         """``_audio`` that also returns the recording's path."""
         path = await self._input("audio", owner, file_id)
-        result = await self._models.transcribe(model, path, reference_text)
+        with self._stage("asr"):
+            result = await self._models.transcribe(model, path, reference_text)
         segments = result.segments
         if not segments:
             # Nothing recognised: one empty segment spanning the recording keeps
@@ -197,7 +221,8 @@ class TaskRunner:
 
     async def _image(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
         path = await self._input("image", owner, file_id)
-        result = await self._models.recognise(model, path)
+        with self._stage("ocr"):
+            result = await self._models.recognise(model, path)
         return result.model_dump()
 
     async def _assess(
@@ -216,13 +241,14 @@ class TaskRunner:
         segments = [AudioChunk.model_validate(s) for s in audio["segments"]]
         heard = heard_words(segments)
         recording = await asyncio.to_thread(load_audio, path)  # decoded once: duration and cuts
-        assessed = await self._matcher.assess(
-            reference_text,
-            reference,
-            heard,
-            recording.duration_seconds,
-            [len(s.text) for s in segments],
-        )
+        with self._stage("matching"):
+            assessed = await self._matcher.assess(
+                reference_text,
+                reference,
+                heard,
+                recording.duration_seconds,
+                [len(s.text) for s in segments],
+            )
         intervals = [(m.start, m.end) for m in assessed.miscues]
         files = await self._cut(owner, path, intervals, recording)
         summary = dataclasses.asdict(assessed.summary) if assessed.summary else None
@@ -234,7 +260,8 @@ class TaskRunner:
     async def _extract(self, owner: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Find each phrase in the recording and cut it out (word timestamps if any)."""
         path = await self._input("audio", owner, payload["audio_file"])
-        result = await self._models.transcribe(payload["audio_model"], path)
+        with self._stage("asr"):
+            result = await self._models.transcribe(payload["audio_model"], path)
         units = [
             (word.word, word.start, word.end)
             for segment in result.segments
@@ -244,7 +271,8 @@ class TaskRunner:
         found: list[tuple[str, list[int]]] = []
         for phrase in payload["phrases"]:
             # margin 1.0: with one word per unit, widening would pull in neighbours.
-            indices = await self._matcher.find_phrases(texts, phrase, 1.0, self._cutoff)
+            with self._stage("matching"):
+                indices = await self._matcher.find_phrases(texts, phrase, 1.0, self._cutoff)
             found.append((phrase, indices))
         spans = [(units[ix[0]][1], units[ix[-1]][2]) for _, ix in found if ix]
         files = iter(await self._cut(owner, path, spans))

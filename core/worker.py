@@ -65,6 +65,8 @@ class TaskConsumer:
         options: Tuning.
         is_retryable: Tells errors worth another delivery (a model replica died)
             from errors that would fail again (anything else).
+        on_finished: Called with ``(task kind, "completed" | "failed", seconds of
+            the last attempt)`` when a task reaches a terminal status (metrics).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class TaskConsumer:
         handler: Handler,
         options: ConsumerOptions | None = None,
         is_retryable: Callable[[BaseException], bool] = lambda _: False,
+        on_finished: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._store = store
         self._redis: Redis = store.redis
@@ -81,6 +84,7 @@ class TaskConsumer:
         self._handler = handler
         self.options = options or ConsumerOptions()
         self._is_retryable = is_retryable
+        self._on_finished = on_finished or (lambda kind, status, seconds: None)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._last_reclaim = 0.0
@@ -174,10 +178,16 @@ class TaskConsumer:
                 )
 
     async def _process(self, entry_id: str, task_id: str, deliveries: int) -> None:
+        started = time.monotonic()
+
+        async def finish(kind: str, result: Any = None, error: str | None = None) -> None:
+            await self._store.finish(task_id, entry_id, result=result, error=error)
+            status = "failed" if error is not None else "completed"
+            self._on_finished(kind, status, time.monotonic() - started)
+
         if deliveries > self.options.max_attempts:
-            await self._store.finish(
-                task_id,
-                entry_id,
+            await finish(
+                "unknown",
                 error=(
                     f"Task gave up after {self.options.max_attempts} attempts: "
                     "the worker running it stopped each time"
@@ -188,17 +198,14 @@ class TaskConsumer:
         if task is None:
             await self._store.discard_entry(entry_id)
             return
+        kind = task.kind.value
         lease = asyncio.create_task(self._renew_lease(entry_id))
         try:
             result = await asyncio.wait_for(self._handler(task), self.options.task_timeout_s)
         except TaskFailed as error:
-            await self._store.finish(task_id, entry_id, error=str(error))
+            await finish(kind, error=str(error))
         except asyncio.TimeoutError:
-            await self._store.finish(
-                task_id,
-                entry_id,
-                error=f"Task timed out after {self.options.task_timeout_s:g} s",
-            )
+            await finish(kind, error=f"Task timed out after {self.options.task_timeout_s:g} s")
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -207,11 +214,9 @@ class TaskConsumer:
                 logger.warning("Task %s attempt %d will be retried: %r", task_id, deliveries, error)
                 return
             logger.exception("Task %s failed", task_id)
-            await self._store.finish(
-                task_id, entry_id, error=f"Internal error while processing the task: {error}"
-            )
+            await finish(kind, error=f"Internal error while processing the task: {error}")
         else:
-            await self._store.finish(task_id, entry_id, result=result)
+            await finish(kind, result=result)
         finally:
             lease.cancel()
 

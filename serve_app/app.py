@@ -2,26 +2,72 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import time
 
-from serve_app.api import audio, auth, comparison, image, task
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serve_app.api import audio, auth, comparison, health, image, task
 from serve_app.errors import install_error_handlers
+from serve_app.metrics import Metrics, NullMetrics
 from serve_app.services import Services
 
-__all__ = ["create_app"]
+__all__ = ["RequestMetricsMiddleware", "create_app"]
 
 DESCRIPTION = """Checks a person's reading aloud. Upload a photo of a page and a recording
 of reading it, create a comparison task, poll its status, and get back which words
 were misread, skipped or added, with their time in the recording."""
 
 
-def create_app(services: Services) -> FastAPI:
-    """Build the API; ``services`` carries Redis, storage, the model catalogue."""
+class RequestMetricsMiddleware:
+    """Counts responses by route template, method and status, and times them.
+
+    Pure ASGI (no ``BaseHTTPMiddleware``) so streamed uploads are not buffered. The
+    route label is the matched path template (``/v1/task/status``), never the raw
+    path, so ids and junk URLs cannot blow up the number of series; unmatched paths
+    are labelled ``unmatched``.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.http_request(
+                template, scope.get("method", ""), status, time.perf_counter() - started
+            )
+
+
+def create_app(services: Services, metrics: Metrics | None = None) -> FastAPI:
+    """Build the API.
+
+    Args:
+        services: Redis, storage, the model catalogue, readiness.
+        metrics: Where request metrics go (``serve_app.metrics``); none by default.
+    """
     app = FastAPI(title="Follow My Reading", version="1.0.0", description=DESCRIPTION)
     app.state.services = services
     v1 = APIRouter(prefix="/v1")
-    for area in (audio, image, auth, comparison, task):
+    for area in (audio, image, auth, comparison, task, health):
         v1.include_router(area.router)
     app.include_router(v1)
     install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics or NullMetrics())
     return app

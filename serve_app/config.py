@@ -1,19 +1,32 @@
-"""Typed arguments of the Serve application (``args:`` in ``configs/serve.yaml``).
+"""Typed arguments of the Serve applications (``args:`` in ``configs/serve.yaml``).
 
-Every model is one entry of ``models``: the builder turns each into its own model
-host deployment named ``model-{name}``. Per-deployment resources can be set here
-or overridden in the config's ``deployments:`` section by that name, as Serve
-allows. Unknown keys are errors, so a typo in the YAML fails the deploy loudly.
+The config holds two kinds of application:
+
+* the API application (``serve_app.ingress:build_app``, args ``AppArgs``): the
+  ingress, the task pipeline and the matcher;
+* one application per model (``serve_app.model_app:build_model_app``, args
+  ``ModelAppArgs``): a ``ModelHost`` deployment serving one plugin.
+
+Serve versions an application by its import path and args, so adding, removing or
+re-configuring a model application redeploys only that application: the API keeps
+its replicas (and its in-flight requests). Unknown keys are errors, so a typo in the
+YAML fails the deploy loudly.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["AppArgs", "DeploymentOptions", "ModelConfig", "WorkerConfig"]
+__all__ = [
+    "AppArgs",
+    "BatchingConfig",
+    "DeploymentOptions",
+    "ModelAppArgs",
+    "WorkerConfig",
+]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -26,9 +39,11 @@ class DeploymentOptions(_Strict):
     """Options passed to ``Deployment.options()``; ``None`` keeps Serve's default.
 
     See Ray Serve's deployment options: ``num_replicas`` (int or ``"auto"``),
-    ``ray_actor_options`` (``num_cpus``, ``num_gpus``, ``memory``, ``resources``),
-    ``max_ongoing_requests``, ``autoscaling_config``, ``health_check_period_s``,
-    ``graceful_shutdown_timeout_s``.
+    ``ray_actor_options`` (``num_cpus``, ``num_gpus`` (fractions allowed),
+    ``memory``, ``resources``), ``max_ongoing_requests``, ``autoscaling_config``
+    (``min_replicas``, ``max_replicas``, ``target_ongoing_requests``,
+    ``upscale_delay_s``, ``downscale_delay_s``...), health checks and graceful
+    shutdown.
     """
 
     num_replicas: int | str | None = None
@@ -37,39 +52,22 @@ class DeploymentOptions(_Strict):
     autoscaling_config: dict[str, Any] | None = None
     health_check_period_s: float | None = None
     health_check_timeout_s: float | None = None
+    graceful_shutdown_wait_loop_s: float | None = None
     graceful_shutdown_timeout_s: float | None = None
 
     def as_options(self) -> dict[str, Any]:
         """The options that were set, as keyword arguments for ``.options()``."""
         return self.model_dump(exclude_none=True)
 
-
-class ModelConfig(_Strict):
-    """One model served by a model host deployment.
-
-    Attributes:
-        name: Name clients use (``audio_model`` / ``image_model``); defaults to the
-            plugin's name. Lower case, digits, ``_ . -``.
-        plugin: Registered plugin name; ``plugins/{plugin}_plugin.py`` is tried first.
-        options: Keyword arguments for the plugin's ``__init__`` (model path, device...).
-        deployment: Resources and scaling of this model's deployment.
-    """
-
-    name: str | None = None
-    plugin: str
-    options: dict[str, Any] = Field(default_factory=dict)
-    deployment: DeploymentOptions = Field(default_factory=DeploymentOptions)
-
     @property
-    def public_name(self) -> str:
-        return self.name or self.plugin
+    def num_gpus(self) -> float:
+        """GPUs each replica asks for (0 when not set)."""
+        return float((self.ray_actor_options or {}).get("num_gpus") or 0)
 
-    @field_validator("name", "plugin")
-    @classmethod
-    def _valid_name(cls, value: str | None) -> str | None:
-        if value is not None and not _NAME.fullmatch(value):
-            raise ValueError(f"invalid name {value!r}: use [a-z0-9_.-], max 64 characters")
-        return value
+    def without_gpus(self) -> DeploymentOptions:
+        """The same options with ``num_gpus`` removed (the CPU-only variant)."""
+        actor = {k: v for k, v in (self.ray_actor_options or {}).items() if k != "num_gpus"}
+        return self.model_copy(update={"ray_actor_options": actor or None})
 
 
 class WorkerConfig(_Strict):
@@ -83,26 +81,110 @@ class WorkerConfig(_Strict):
 
 
 class AppArgs(_Strict):
-    """Everything ``serve_app.ingress:build_app`` needs.
+    """Arguments of the API application (``serve_app.ingress:build_app``).
+
+    Models are not listed here: each is its own application, found at run time
+    (``serve_app.discovery``), so models come and go without redeploying the API.
 
     Attributes:
-        models: Models to serve; at least one.
-        plugin_dirs: Folders with ``*_plugin.py`` files (default: the bundled ``plugins/``).
-        ingress / pipeline / matcher: Resources of the other deployments.
+        ingress / pipeline / matcher: Resources and scaling of those deployments.
         worker: Task consumer tuning.
+        catalog_ttl_s: How long the list of served models is cached, in seconds; a
+            model added or removed shows in ``/v1/*/models`` within this time.
     """
 
-    models: list[ModelConfig] = Field(min_length=1)
-    plugin_dirs: list[str] = Field(default_factory=list)
     ingress: DeploymentOptions = Field(default_factory=DeploymentOptions)
     pipeline: DeploymentOptions = Field(default_factory=DeploymentOptions)
     matcher: DeploymentOptions = Field(default_factory=DeploymentOptions)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    catalog_ttl_s: float = Field(default=5.0, ge=0)
+
+
+class BatchingConfig(_Strict):
+    """Dynamic batching of one model's requests (Ray Serve ``@serve.batch``).
+
+    Attributes:
+        enabled: Gather concurrent requests into one plugin call. When the plugin has
+            a batch method (``process_audio_batch`` / ``process_image_batch``) it
+            gets the whole batch; otherwise the host loops over it.
+        max_batch_size: Most requests in one batch.
+        batch_wait_timeout_s: Longest wait for a batch to fill, in seconds.
+    """
+
+    enabled: bool = False
+    max_batch_size: int = Field(default=8, ge=1)
+    batch_wait_timeout_s: float = Field(default=0.05, ge=0)
+
+
+class ModelAppArgs(_Strict):
+    """Arguments of one model application (``serve_app.model_app:build_model_app``).
+
+    Attributes:
+        plugin: Registered plugin name; ``plugins/{plugin}_plugin.py`` is tried first.
+        name: Name clients use (``audio_model`` / ``image_model``); defaults to the
+            plugin's name. Lower case, digits, ``_ . -``.
+        options: Keyword arguments for the plugin's ``__init__`` (weights path, device...).
+        variants: More public names served by the same deployment, each with option
+            overrides (e.g. other weights). Loaded on demand per replica with Ray
+            Serve model multiplexing, at most ``max_models_per_replica`` at a time
+            (least recently used unloaded first).
+        max_models_per_replica: LRU bound of loaded variants per replica.
+        plugin_dirs: Folders with ``*_plugin.py`` files (default: the bundled ``plugins/``).
+        use_gpu: ``auto`` gives replicas the configured ``num_gpus`` only when the
+            cluster has GPUs, so one config runs on GPU and CPU-only clusters;
+            ``true`` always asks for them (an autoscaling cluster then adds GPU
+            nodes); ``false`` never does. A plugin that cannot use a GPU
+            (``supports_gpu`` false) never gets one.
+        batching: Dynamic batching.
+        deployment: Resources and scaling of the ``ModelHost`` deployment.
+    """
+
+    plugin: str
+    name: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    max_models_per_replica: int = Field(default=2, ge=1)
+    plugin_dirs: list[str] = Field(default_factory=list)
+    use_gpu: Literal["auto"] | bool = "auto"
+    batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    deployment: DeploymentOptions = Field(default_factory=DeploymentOptions)
+
+    @property
+    def public_name(self) -> str:
+        return self.name or self.plugin
+
+    @property
+    def public_names(self) -> list[str]:
+        """Every name this application serves: its own, then the variants'."""
+        return [self.public_name, *self.variants]
+
+    def variant_options(self, model_id: str) -> dict[str, Any]:
+        """Plugin options of a served name (the base options plus the variant's).
+
+        Raises:
+            KeyError: ``model_id`` is not one of ``public_names``.
+        """
+        if model_id in ("", self.public_name):
+            return dict(self.options)
+        return {**self.options, **self.variants[model_id]}
+
+    @field_validator("name", "plugin")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.fullmatch(value):
+            raise ValueError(f"invalid name {value!r}: use [a-z0-9_.-], max 64 characters")
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _valid_variants(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name in value:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"invalid variant name {name!r}: use [a-z0-9_.-]")
+        return value
 
     @model_validator(mode="after")
-    def _unique_names(self) -> AppArgs:
-        names = [m.public_name for m in self.models]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"model names must be unique, repeated: {duplicates}")
+    def _distinct_names(self) -> ModelAppArgs:
+        if self.public_name in self.variants:
+            raise ValueError(f"variant {self.public_name!r} repeats the model's own name")
         return self

@@ -1,12 +1,12 @@
-"""The ingress deployment (FastAPI, the v1 API) and the application builder.
+"""The ingress deployment (FastAPI, the v1 API) and the API application's builder.
 
-``configs/serve.yaml`` names ``serve_app.ingress:build_app`` as its ``import_path``;
-``serve run configs/serve.yaml`` or ``serve deploy configs/serve.yaml`` start it.
+``configs/serve.yaml`` names ``serve_app.ingress:build_app`` as the API
+application's ``import_path``; each model is its own application
+(``serve_app.model_app``), found at run time, so models can be added, removed or
+replaced by redeploying the config while the ingress keeps running.
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from fastapi import FastAPI
 from ray import serve
@@ -14,18 +14,15 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from core.config import get_settings
-from core.plugins import BUNDLED_PLUGIN_DIR, PluginInfo
 from serve_app.app import create_app
 from serve_app.config import AppArgs
 from serve_app.deployments.matcher import Matcher
-from serve_app.deployments.model_host import ModelHost
 from serve_app.deployments.pipeline import Pipeline
+from serve_app.discovery import ModelDirectory
+from serve_app.metrics import get_metrics
 from serve_app.services import ModelCatalog, Services
 
 __all__ = ["Ingress", "build_app"]
-
-#: How long the ingress waits for a model host to describe its model, in seconds.
-MODEL_INFO_TIMEOUT_S = 5.0
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.25})
@@ -34,53 +31,43 @@ class Ingress:
     """Serves the v1 API; creates tasks, which pipeline replicas take from Redis.
 
     Args:
-        model_hosts: Model name -> model host handle (asked for model info).
-        pipeline: The pipeline deployment (bound here so the app deploys it).
+        pipeline: The pipeline deployment (bound here so the application deploys it).
+        catalog_ttl_s: How long the list of served models is cached, in seconds.
     """
 
-    async def __init__(
-        self, model_hosts: dict[str, DeploymentHandle], pipeline: DeploymentHandle
-    ) -> None:
-        async def fetch() -> list[PluginInfo]:
-            # A host that is down or slow is left out rather than blocking every request.
-            answers = await asyncio.gather(
-                *(
-                    asyncio.wait_for(h.info.remote(), MODEL_INFO_TIMEOUT_S)
-                    for h in model_hosts.values()
-                ),
-                return_exceptions=True,
-            )
-            return [a for a in answers if isinstance(a, PluginInfo)]
-
-        self._services = await Services.create(get_settings(), ModelCatalog(fetch))
+    async def __init__(self, pipeline: DeploymentHandle, catalog_ttl_s: float = 5.0) -> None:
+        context = serve.get_replica_context()
+        own_app = context.app_name
+        directory = ModelDirectory(ttl_s=catalog_ttl_s, own_app=own_app)
+        # The directory caches; the catalogue asks it on every call.
+        catalog = ModelCatalog(directory.infos, ttl_s=0)
+        self._services = await Services.create(
+            get_settings(),
+            catalog,
+            readiness=directory.readiness,
+            instance=context.replica_id.unique_id,
+        )
         self._pipeline = pipeline
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._services)
+        return create_app(self._services, metrics=get_metrics())
 
     async def __del__(self) -> None:
         await self._services.close()
 
 
-def build_app(args: AppArgs | dict) -> Application:
-    """Build the application graph from ``configs/serve.yaml``'s ``args``.
+def build_app(args: AppArgs | dict | None = None) -> Application:
+    """Build the API application from ``configs/serve.yaml``'s ``args``.
 
-    One ``ModelHost`` deployment named ``model-{name}`` per configured model, the
-    matcher, the pipeline (consuming the task queue) and the ingress.
+    The matcher, the pipeline (consuming the task queue) and the ingress. Models are
+    separate applications (``serve_app.model_app:build_model_app``).
 
     Raises:
         pydantic.ValidationError: the args do not match ``AppArgs`` (unknown keys too).
     """
-    args = AppArgs.model_validate(args)
-    plugin_dirs = args.plugin_dirs or [str(BUNDLED_PLUGIN_DIR)]
-    hosts = {
-        model.public_name: ModelHost.options(
-            name=f"model-{model.public_name}", **model.deployment.as_options()
-        ).bind(model.model_dump(), plugin_dirs)
-        for model in args.models
-    }
+    args = AppArgs.model_validate(args or {})
     matcher = Matcher.options(**args.matcher.as_options()).bind()
     pipeline = Pipeline.options(**args.pipeline.as_options()).bind(
-        hosts, matcher, args.worker.model_dump()
+        matcher, args.worker.model_dump(), args.catalog_ttl_s
     )
-    return Ingress.options(**args.ingress.as_options()).bind(hosts, pipeline)
+    return Ingress.options(**args.ingress.as_options()).bind(pipeline, args.catalog_ttl_s)

@@ -13,6 +13,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "HealthResponse",
+    "ReadinessResponse",
     "AudioChunk",
     "AudioExtractPhrasesRequest",
     "AudioExtractPhrasesResponse",
@@ -261,3 +263,24 @@ class User(BaseModel):
     email: str | None = None
     full_name: str | None = None
     disabled: bool | None = None
+
+
+class HealthResponse(BaseModel):
+    """Liveness: the process is serving.
+
+    Attributes:
+        status: Always ``"ok"``.
+        replica: Id of the ingress replica that answered (empty outside Serve).
+        uptime_s: Seconds since that replica started.
+    """
+
+    status: str
+    replica: str
+    uptime_s: float
+
+
+class ReadinessResponse(BaseModel):
+    """Readiness: whether every model application is up, and each one's state."""
+
+    ready: bool
+    applications: dict[str, str]

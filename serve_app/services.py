@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -15,7 +15,26 @@ from core.storage import FileStore
 from core.tasks import TaskStore
 from core.users import UserStore
 
-__all__ = ["ModelCatalog", "Services", "StaticCatalog"]
+__all__ = ["ModelCatalog", "Readiness", "Services", "StaticCatalog", "always_ready"]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the service can do its work (``GET /v1/health/readiness``).
+
+    Attributes:
+        ready: True when every model application has a running replica and no
+            application is still being built or has failed.
+        applications: Application name -> its state, e.g. ``"RUNNING, 1 replica"``.
+    """
+
+    ready: bool
+    applications: dict[str, str] = field(default_factory=dict)
+
+
+async def always_ready() -> Readiness:
+    """Readiness of a service without model applications to wait for (tests)."""
+    return Readiness(ready=True)
 
 
 class ModelCatalog:
@@ -69,9 +88,18 @@ class Services:
     tasks: TaskStore
     models: ModelCatalog
     jwt_secret: str
+    readiness: Callable[[], Awaitable[Readiness]] = always_ready
+    instance: str = ""
+    started_at: float = field(default_factory=time.monotonic)
 
     @classmethod
-    async def create(cls, settings: Settings, models: ModelCatalog) -> Services:
+    async def create(
+        cls,
+        settings: Settings,
+        models: ModelCatalog,
+        readiness: Callable[[], Awaitable[Readiness]] = always_ready,
+        instance: str = "",
+    ) -> Services:
         """Connect to Redis and resolve the signing secret."""
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         users = UserStore(redis, settings.key_prefix, settings.min_password_length)
@@ -84,6 +112,8 @@ class Services:
             tasks=TaskStore(redis, settings.key_prefix),
             models=models,
             jwt_secret=await users.signing_secret(configured),
+            readiness=readiness,
+            instance=instance,
         )
 
     async def close(self) -> None:

@@ -1,46 +1,127 @@
-"""One generic deployment class that hosts any plugin; the config makes one per model."""
+"""One generic deployment class that hosts any plugin: the ``ModelHost`` of a model app.
+
+Each model application (``serve_app.model_app``) runs one ``ModelHost`` deployment.
+The replica loads its plugin's model in the constructor, on the GPU Ray gave it (if
+any), and serves ``process`` requests:
+
+* with batching on, concurrent requests are gathered by ``@serve.batch`` (sizes
+  from the config) and handed to the plugin's batch method in one call;
+* with ``variants``, more weights of the same plugin are loaded on demand by Ray
+  Serve model multiplexing (``serve.multiplexed``), at most
+  ``max_models_per_replica`` per replica, least recently used unloaded first.
+"""
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import logging
+import os
+import time
+from collections import defaultdict, deque
 from typing import Any
 
+import ray
 from ray import serve
 
-from core.hosting import PluginRunner
+from core.hosting import BatchItem, PluginRunner
 from core.plugins import PluginInfo
-from serve_app.config import ModelConfig
+from serve_app.config import ModelAppArgs
+from serve_app.metrics import get_metrics
 
-__all__ = ["ModelHost"]
+__all__ = ["MODEL_DEPLOYMENT", "ModelHost"]
+
+logger = logging.getLogger(__name__)
+
+#: Deployment name of every model application's host; discovery looks for it.
+MODEL_DEPLOYMENT = "ModelHost"
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 0.5}, max_ongoing_requests=8)
+@serve.deployment(
+    name=MODEL_DEPLOYMENT, ray_actor_options={"num_cpus": 0.5}, max_ongoing_requests=8
+)
 class ModelHost:
-    """Loads one plugin's model in the constructor and runs it on request.
+    """Loads one plugin's model and runs it on request, batched when configured.
 
     Args:
-        config: The model's entry of ``AppArgs.models`` (as a dict).
-        plugin_dirs: Folders with ``*_plugin.py`` files.
-        runner_cls: Injected for tests; builds the ``PluginRunner``.
+        args: The model application's ``ModelAppArgs`` (as a dict).
+        runner_cls: Injected for tests; builds a ``PluginRunner``.
+
+    Raises:
+        Whatever loading the plugin raises (unknown plugin, bad options, missing
+        weights): the replica fails to start and Serve reports the deploy failed.
     """
 
     def __init__(
-        self,
-        config: dict[str, Any],
-        plugin_dirs: list[str],
-        runner_cls: type[PluginRunner] = PluginRunner,
+        self, args: dict[str, Any], runner_cls: type[PluginRunner] = PluginRunner
     ) -> None:
-        model = ModelConfig.model_validate(config)
-        self._runner = runner_cls(model.plugin, model.options, plugin_dirs, model.public_name)
-        # One inference at a time per replica: models are CPU/GPU bound and not all
-        # of them are thread-safe; Serve queues the rest (max_ongoing_requests).
-        self._lock = threading.Lock()
+        self._args = ModelAppArgs.model_validate(args)
+        self._gpu_ids = [str(g) for g in ray.get_gpu_ids()]
+        if not self._gpu_ids:
+            # A replica without a GPU share must not grab a GPU of its node: libraries
+            # default to device 0 when they see one ("auto" device selection).
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        self._runner_cls = runner_cls
+        self._loads: list[str] = []  # served names loaded, in order (multiplexing LRU)
+        self._batch_sizes: deque[int] = deque(maxlen=1000)
+        self._base = self._load(self._args.public_name)
+        self._metrics = get_metrics()
+        # One model call at a time per replica: models are CPU/GPU bound and not all
+        # are thread-safe. Serve queues the rest (max_ongoing_requests).
+        self._lock = asyncio.Lock()
 
-    def info(self) -> PluginInfo:
-        """Name, languages, description and kind (``audio``/``image``) of the model."""
-        return self._runner.info
+        async def load_variant(model_id: str) -> PluginRunner:
+            return await asyncio.to_thread(self._load, model_id)
 
-    def process(
+        self._variant = serve.multiplexed(
+            max_num_models_per_replica=self._args.max_models_per_replica
+        )(load_variant)
+        batching = self._args.batching
+        self._run_batched.set_max_batch_size(batching.max_batch_size)
+        self._run_batched.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
+
+    def _load(self, model_id: str) -> PluginRunner:
+        """Load the plugin with the options of one served name (base or variant)."""
+        started = time.perf_counter()
+        runner = self._runner_cls(
+            self._args.plugin,
+            self._args.variant_options(model_id),
+            self._args.plugin_dirs or (),
+            model_id or self._args.public_name,
+        )
+        self._loads.append(model_id)
+        logger.info("Loaded model %r in %.2f s (GPUs %s)", model_id,
+                    time.perf_counter() - started, self._gpu_ids or "none")
+        return runner
+
+    def info(self) -> list[PluginInfo]:
+        """The served models: the base name first, then each variant (same plugin)."""
+        base = self._base.info
+        return [base] + [
+            PluginInfo(
+                name=variant,
+                languages=base.languages,
+                description=f"{base.description} (variant of {base.name})",
+                kind=base.kind,
+            )
+            for variant in self._args.variants
+        ]
+
+    def device(self) -> dict[str, Any]:
+        """Where this replica runs: Ray's GPU ids, ``CUDA_VISIBLE_DEVICES``, replica id."""
+        context = serve.get_replica_context()
+        return {
+            "replica": context.replica_id.unique_id,
+            "gpu_ids": self._gpu_ids,
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "batching": self._args.batching.enabled,
+            "pid": os.getpid(),
+        }
+
+    def stats(self) -> dict[str, Any]:
+        """Served names loaded so far, in order, and the last 1000 batch sizes."""
+        return {"loads": list(self._loads), "batch_sizes": list(self._batch_sizes)}
+
+    async def process(
         self, data: bytes, suffix: str, reference_text: str | None = None
     ) -> dict[str, Any]:
         """Run the model on file content.
@@ -49,11 +130,52 @@ class ModelHost:
             data: The file's bytes (mp3 for audio, png for images).
             suffix: The file name suffix, e.g. ``".mp3"``.
             reference_text: The expected text, for ASR plugins that can use it
-                (see ``PluginRunner.run_file``).
+                (``PluginRunner.run_file``).
 
         Returns:
             ``AudioProcessingResult`` or ``ImageProcessingResult`` as a dict.
+
+        Raises:
+            The plugin's exception for this input (other requests of the same batch
+            are unaffected).
         """
-        # Sync method: Serve runs it in its thread pool, off the replica's event loop.
-        with self._lock:
-            return self._runner.run_bytes(data, suffix, reference_text)
+        # Read in the request's context; the batch handler runs in another one.
+        model_id = serve.get_multiplexed_model_id()
+        if self._args.batching.enabled:
+            outcome = await self._run_batched((model_id, (data, suffix, reference_text)))
+        else:
+            (outcome,) = await self._run(model_id, [(data, suffix, reference_text)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
+    async def _run_batched(
+        self, requests: list[tuple[str, BatchItem]]
+    ) -> list[dict[str, Any] | Exception]:
+        """``@serve.batch`` handler: one plugin call per served name in the batch."""
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, (model_id, _) in enumerate(requests):
+            groups[model_id].append(index)
+        outcomes: list[dict[str, Any] | Exception] = [None] * len(requests)  # type: ignore[list-item]
+        for model_id, indices in groups.items():
+            results = await self._run(model_id, [requests[i][1] for i in indices])
+            for index, result in zip(indices, results, strict=True):
+                outcomes[index] = result
+        return outcomes
+
+    async def _run(
+        self, model_id: str, items: list[BatchItem]
+    ) -> list[dict[str, Any] | Exception]:
+        runner = self._base if model_id in ("", self._args.public_name) else (
+            await self._variant(model_id)
+        )
+        async with self._lock:
+            self._batch_sizes.append(len(items))
+            started = time.perf_counter()
+            results = await asyncio.to_thread(runner.run_bytes_batch, items)
+            self._metrics.model_call(runner.info.name, len(items), time.perf_counter() - started)
+        for result in results:
+            if isinstance(result, Exception):
+                self._metrics.model_error(runner.info.name)
+        return results

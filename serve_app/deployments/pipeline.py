@@ -1,7 +1,8 @@
 """The task pipeline: consumes the task queue and composes model and matcher calls.
 
-For a comparison, the ASR and OCR model deployments run concurrently, then the
-matcher deployment aligns the texts (``core.pipeline.TaskRunner``). The queue
+A task's model calls go to the model applications found at run time
+(``serve_app.discovery``); the matcher deployment aligns the texts
+(``core.pipeline.TaskRunner``). The queue
 consumer (``core.worker.TaskConsumer``) runs inside each replica, so pipeline
 replicas scale the number of tasks worked on at once.
 """
@@ -27,6 +28,8 @@ from core.storage import FileStore
 from core.tasks import TaskStore
 from core.worker import ConsumerOptions, TaskConsumer, TaskFailed
 from serve_app.config import WorkerConfig
+from serve_app.discovery import ModelDirectory
+from serve_app.metrics import get_metrics
 
 __all__ = ["HandleGateway", "HandleMatcher", "Pipeline", "is_retryable"]
 
@@ -47,23 +50,24 @@ def is_retryable(error: BaseException) -> bool:
 
 
 class HandleGateway:
-    """``core.pipeline.ModelGateway`` over model host deployment handles."""
+    """``core.pipeline.ModelGateway`` over the model applications' handles.
 
-    def __init__(self, hosts: dict[str, DeploymentHandle]) -> None:
-        self._hosts = hosts
-        self._kinds: dict[str, PluginKind] = {}
+    Args:
+        directory: Finds the application (and multiplexed id) serving a model name.
+    """
+
+    def __init__(self, directory: ModelDirectory) -> None:
+        self._directory = directory
 
     async def _process(
         self, kind: PluginKind, model: str, path: Path, reference_text: str | None = None
     ) -> dict[str, Any]:
-        handle = self._hosts.get(model)
-        if handle is not None and model not in self._kinds:
-            self._kinds[model] = (await handle.info.remote()).kind
-        if handle is None or self._kinds[model] != kind:
+        found = await self._directory.find(model)
+        if found is None or found[0].info.kind != kind:
             raise TaskFailed(f"No such {kind} model available")
         data = await asyncio.to_thread(path.read_bytes)
         try:
-            return await handle.process.remote(data, path.suffix, reference_text)
+            return await found[1].process.remote(data, path.suffix, reference_text)
         except RayTaskError as error:
             # The plugin raised: the same input would fail again.
             raise TaskFailed(f"The {kind} model {model!r} failed: {error.cause!r}") from error
@@ -102,34 +106,39 @@ class HandleMatcher:
         )
 
 
+#: Seconds between queue depth / in-flight gauge updates.
+GAUGE_PERIOD_S = 5.0
+
+
 @serve.deployment(ray_actor_options={"num_cpus": 0.25})
 class Pipeline:
     """Runs queued tasks to completion.
 
     Args:
-        model_hosts: Model name -> model host deployment handle.
         matcher: The matcher deployment handle.
         worker: ``WorkerConfig`` as a dict (consumer concurrency, lease, retries...).
+        catalog_ttl_s: How long the list of model applications is cached, seconds.
     """
 
     async def __init__(
-        self,
-        model_hosts: dict[str, DeploymentHandle],
-        matcher: DeploymentHandle,
-        worker: dict[str, Any],
+        self, matcher: DeploymentHandle, worker: dict[str, Any], catalog_ttl_s: float = 5.0
     ) -> None:
         settings = get_settings()
         config = WorkerConfig.model_validate(worker)
+        self._metrics = get_metrics()
         self._redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        context = serve.get_replica_context()
         runner = TaskRunner(
             FileStore(self._redis, settings.key_prefix, settings.data_dir),
-            HandleGateway(model_hosts),
+            HandleGateway(ModelDirectory(ttl_s=catalog_ttl_s, own_app=context.app_name)),
             HandleMatcher(matcher),
             extraction_score_cutoff=config.extraction_score_cutoff,
+            observe_stage=self._metrics.task_stage,
         )
+        self._tasks = TaskStore(self._redis, settings.key_prefix)
         self._consumer = TaskConsumer(
-            TaskStore(self._redis, settings.key_prefix),
-            name=serve.get_replica_context().replica_id.unique_id,
+            self._tasks,
+            name=context.replica_id.unique_id,
             handler=runner.run,
             options=ConsumerOptions(
                 concurrency=config.concurrency,
@@ -138,8 +147,25 @@ class Pipeline:
                 task_timeout_s=config.task_timeout_s,
             ),
             is_retryable=is_retryable,
+            on_finished=self._finished,
         )
-        self._loop = asyncio.get_running_loop().create_task(self._consumer.run())
+        loop = asyncio.get_running_loop()
+        self._loop = loop.create_task(self._consumer.run())
+        self._gauges = loop.create_task(self._update_gauges())
+
+    def _finished(self, kind: str, status: str, seconds: float) -> None:
+        self._metrics.task_finished(kind, status)
+        self._metrics.task_stage(kind, "total", seconds)
+
+    async def _update_gauges(self) -> None:
+        while True:
+            try:
+                depth = await self._tasks.queue_depth()
+                self._metrics.queue_depth(depth["queued"], depth["in_flight"])
+                self._metrics.tasks_in_flight(self._consumer.in_flight)
+            except Exception:  # noqa: BLE001 - a metrics hiccup must not stop the loop
+                logger.debug("Queue gauge update failed", exc_info=True)
+            await asyncio.sleep(GAUGE_PERIOD_S)
 
     async def check_health(self) -> None:
         """Unhealthy (and restarted by Serve) if the consumer loop has stopped."""
@@ -149,4 +175,5 @@ class Pipeline:
     async def __del__(self) -> None:
         await self._consumer.stop()
         self._loop.cancel()
+        self._gauges.cancel()
         await self._redis.aclose()

@@ -36,7 +36,8 @@ PROTECTED = [
     ("GET", "/v1/task/status"),
     ("GET", "/v1/task/result"),
 ]
-ALL_ENDPOINTS = [("PUT", "/v1/auth/register"), ("POST", "/v1/auth/token"), *PROTECTED]
+PROBES = [("GET", "/v1/health/liveness"), ("GET", "/v1/health/readiness")]
+ALL_ENDPOINTS = [("PUT", "/v1/auth/register"), ("POST", "/v1/auth/token"), *PROTECTED, *PROBES]
 
 
 def detail(response) -> str:
@@ -56,7 +57,7 @@ def result(http, account, path: str, task_id: str):
 # --- documentation -------------------------------------------------------------------
 
 
-def test_openapi_lists_the_21_spec_endpoints_and_annotated_page(http):
+def test_openapi_lists_the_21_spec_endpoints_annotated_page_and_probes(http):
     spec = http.get("/openapi.json").json()
     listed = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
     assert listed == set(ALL_ENDPOINTS)

@@ -1,4 +1,5 @@
-"""Unit tests for serve_app.config: the typed application arguments."""
+"""Unit tests for serve_app.config and serve_app.model_app: typed app arguments,
+GPU policy, and the bundled configs/serve.yaml."""
 
 from __future__ import annotations
 
@@ -8,82 +9,93 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from serve_app.config import AppArgs, DeploymentOptions, ModelConfig, WorkerConfig
+from serve_app.config import (
+    AppArgs,
+    BatchingConfig,
+    DeploymentOptions,
+    ModelAppArgs,
+    WorkerConfig,
+)
+from serve_app.model_app import replica_options
 
-SERVE_YAML = Path(__file__).resolve().parents[2] / "configs" / "serve.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+SERVE_YAML = ROOT / "configs" / "serve.yaml"
 
 
-def test_minimal_args():
-    args = AppArgs.model_validate({"models": [{"plugin": "whisper"}]})
-    (model,) = args.models
-    assert model.public_name == "whisper"
-    assert model.name is None
-    assert model.options == {}
-    assert model.deployment.as_options() == {}
-    assert args.plugin_dirs == []
+def test_api_args_defaults():
+    args = AppArgs.model_validate({})
     assert args.ingress.as_options() == {}
     assert args.worker == WorkerConfig()
     assert args.worker.concurrency == 2 and args.worker.max_attempts == 3
+    assert args.catalog_ttl_s == 5.0
 
 
-def test_named_models_and_options():
-    args = AppArgs.model_validate(
+def test_model_args_defaults_and_names():
+    args = ModelAppArgs.model_validate({"plugin": "whisper"})
+    assert args.public_name == "whisper" and args.public_names == ["whisper"]
+    assert args.use_gpu == "auto"
+    assert args.batching == BatchingConfig() and args.batching.enabled is False
+    assert args.deployment.as_options() == {}
+    named = ModelAppArgs.model_validate(
+        {"plugin": "whisper", "name": "whisper-small", "variants": {"whisper-ft": {"beam_size": 1}}}
+    )
+    assert named.public_names == ["whisper-small", "whisper-ft"]
+
+
+def test_variant_options_override_the_base_options():
+    args = ModelAppArgs.model_validate(
         {
-            "models": [
-                {"plugin": "whisper", "name": "whisper-small", "options": {"beam_size": 5}},
-                {"plugin": "whisper"},
-            ],
-            "worker": {"lease_s": 5, "extraction_score_cutoff": 90},
+            "plugin": "whisper",
+            "options": {"beam_size": 5, "compute_type": "int8"},
+            "variants": {"greedy": {"beam_size": 1}},
         }
     )
-    assert [m.public_name for m in args.models] == ["whisper-small", "whisper"]
-    assert args.models[0].options == {"beam_size": 5}
-    assert args.worker.lease_s == 5.0
+    assert args.variant_options("") == {"beam_size": 5, "compute_type": "int8"}
+    assert args.variant_options("whisper") == {"beam_size": 5, "compute_type": "int8"}
+    assert args.variant_options("greedy") == {"beam_size": 1, "compute_type": "int8"}
+    with pytest.raises(KeyError):
+        args.variant_options("unknown")
 
 
 def test_bundled_serve_yaml_is_valid():
     config = yaml.safe_load(SERVE_YAML.read_text())
-    (application,) = [app for app in config["applications"] if "args" in app]
-    args = AppArgs.model_validate(application["args"])
-    assert {m.public_name for m in args.models} >= {"whisper"}
-
-
-def test_models_are_required():
-    with pytest.raises(ValidationError):
-        AppArgs.model_validate({})
-    with pytest.raises(ValidationError):
-        AppArgs.model_validate({"models": []})
+    apps = config["applications"]
+    (api,) = [a for a in apps if a["import_path"] == "serve_app.ingress:build_app"]
+    AppArgs.model_validate(api["args"])
+    models = [
+        ModelAppArgs.model_validate(a["args"])
+        for a in apps
+        if a["import_path"] == "serve_app.model_app:build_model_app"
+    ]
+    assert {m.public_name for m in models} == {"whisper", "en_easyocr", "eng_tesseract"}
+    for app in apps:
+        if app is not api:
+            assert app["route_prefix"] is None  # models are not exposed over HTTP
+    for model in models:
+        assert (ROOT / "plugins" / f"{model.plugin}_plugin.py").is_file()
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("cls", "args"),
     [
-        {"models": [{"plugin": "whisper"}], "modles": []},
-        {"models": [{"plugin": "whisper", "optoins": {}}]},
-        {"models": [{"plugin": "whisper", "deployment": {"num_replica": 2}}]},
-        {"models": [{"plugin": "whisper"}], "worker": {"leas_s": 1}},
-        {"models": [{"plugin": "whisper"}], "ingress": {"replicas": 1}},
+        (AppArgs, {"modles": []}),
+        (AppArgs, {"worker": {"leas_s": 1}}),
+        (AppArgs, {"ingress": {"replicas": 1}}),
+        (ModelAppArgs, {"plugin": "whisper", "optoins": {}}),
+        (ModelAppArgs, {"plugin": "whisper", "deployment": {"num_replica": 2}}),
+        (ModelAppArgs, {"plugin": "whisper", "batching": {"max_batch": 2}}),
     ],
-    ids=["top-level", "model", "model-deployment", "worker", "ingress"],
+    ids=["api-top", "worker", "ingress", "model", "model-deployment", "batching"],
 )
-def test_unknown_keys_are_errors(args):
+def test_unknown_keys_are_errors(cls, args):
     with pytest.raises(ValidationError) as raised:
-        AppArgs.model_validate(args)
+        cls.model_validate(args)
     assert "extra" in str(raised.value).lower()
 
 
-@pytest.mark.parametrize(
-    "models",
-    [
-        [{"plugin": "whisper"}, {"plugin": "whisper"}],
-        [{"plugin": "a", "name": "same"}, {"plugin": "b", "name": "same"}],
-        [{"plugin": "whisper"}, {"plugin": "tesseract", "name": "whisper"}],
-    ],
-    ids=["same-plugin", "same-name", "name-equals-plugin"],
-)
-def test_duplicate_model_names_are_errors(models):
-    with pytest.raises(ValidationError, match="unique"):
-        AppArgs.model_validate({"models": models})
+def test_models_do_not_belong_in_the_api_args():
+    with pytest.raises(ValidationError, match="extra"):
+        AppArgs.model_validate({"models": [{"plugin": "whisper"}]})
 
 
 @pytest.mark.parametrize(
@@ -93,13 +105,20 @@ def test_duplicate_model_names_are_errors(models):
 def test_bad_names_are_errors(field, name):
     model = {"plugin": "whisper", field: name}
     with pytest.raises(ValidationError, match="invalid name"):
-        ModelConfig.model_validate(model)
+        ModelAppArgs.model_validate(model)
+
+
+def test_bad_variant_names_are_errors():
+    with pytest.raises(ValidationError, match="invalid variant name"):
+        ModelAppArgs.model_validate({"plugin": "whisper", "variants": {"Big One": {}}})
+    with pytest.raises(ValidationError, match="repeats"):
+        ModelAppArgs.model_validate({"plugin": "whisper", "variants": {"whisper": {}}})
 
 
 @pytest.mark.parametrize("name", ["a", "whisper", "en_easyocr", "model-1.v2", "x" * 64])
 def test_good_names(name):
-    assert ModelConfig(plugin=name).public_name == name
-    assert ModelConfig(plugin="whisper", name=name).public_name == name
+    assert ModelAppArgs(plugin=name).public_name == name
+    assert ModelAppArgs(plugin="whisper", name=name).public_name == name
 
 
 @pytest.mark.parametrize(
@@ -117,6 +136,14 @@ def test_worker_limits(worker):
         WorkerConfig.model_validate(worker)
 
 
+@pytest.mark.parametrize(
+    "batching", [{"max_batch_size": 0}, {"batch_wait_timeout_s": -0.1}]
+)
+def test_batching_limits(batching):
+    with pytest.raises(ValidationError):
+        BatchingConfig.model_validate(batching)
+
+
 def test_as_options_drops_unset_fields():
     options = DeploymentOptions(
         num_replicas="auto",
@@ -130,3 +157,36 @@ def test_as_options_drops_unset_fields():
     }
     assert DeploymentOptions(num_replicas=2).as_options() == {"num_replicas": 2}
     assert DeploymentOptions().as_options() == {}
+
+
+GPU_MODEL = {
+    "plugin": "whisper",
+    "deployment": {
+        "ray_actor_options": {"num_cpus": 1, "num_gpus": 0.5},
+        "autoscaling_config": {"min_replicas": 1, "max_replicas": 4},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("use_gpu", "supports_gpu", "has_gpus", "num_gpus"),
+    [
+        ("auto", True, True, 0.5),
+        ("auto", True, False, None),   # same config on a CPU-only cluster
+        (True, True, False, 0.5),      # an autoscaler adds GPU nodes for it
+        (False, True, True, None),
+        ("auto", False, True, None),   # a CPU-only plugin never takes a GPU
+    ],
+)
+def test_gpu_policy(use_gpu, supports_gpu, has_gpus, num_gpus):
+    args = ModelAppArgs.model_validate({**GPU_MODEL, "use_gpu": use_gpu})
+    options = replica_options(args, supports_gpu=supports_gpu, has_gpus=has_gpus)
+    assert options["ray_actor_options"].get("num_gpus") == num_gpus
+    assert options["ray_actor_options"]["num_cpus"] == 1
+    assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4}
+
+
+def test_forcing_a_gpu_on_a_cpu_only_plugin_is_an_error():
+    args = ModelAppArgs.model_validate({**GPU_MODEL, "use_gpu": True})
+    with pytest.raises(ValueError, match="cannot use a GPU"):
+        replica_options(args, supports_gpu=False, has_gpus=True)

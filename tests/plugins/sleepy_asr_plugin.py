@@ -1,0 +1,43 @@
+"""A cheap ASR plugin for serving tests: sleeps instead of computing.
+
+Its transcript is ``"<label> <batch size> <CUDA_VISIBLE_DEVICES>"`` so tests can
+tell which weights (``label``) answered, whether requests were batched and which
+GPU the replica was given, without loading a real model.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from core.plugins import AudioChunk, AudioProcessingResult, register_plugin
+
+
+@register_plugin
+class SleepyASRPlugin:
+    name = "sleepy_asr"
+    languages = ["en"]
+    description = "Test plugin: sleeps delay_s per call, answers with its label"
+    supports_gpu = True
+
+    def __init__(self, label: str = "v1", delay_s: float = 0.2, fail_on: str = "") -> None:
+        self.label = label
+        self.delay_s = delay_s
+        self.fail_on = fail_on
+        self.device = os.environ.get("CUDA_VISIBLE_DEVICES", "unset") or "none"
+
+    def _result(self, filename: str, batch_size: int) -> AudioProcessingResult:
+        if self.fail_on and self.fail_on in filename:
+            raise ValueError(f"cannot read {filename}")
+        text = f"{self.label} {batch_size} {self.device}"
+        return AudioProcessingResult(
+            text=text, segments=[AudioChunk(start=0.0, end=1.0, text=text)]
+        )
+
+    def process_audio(self, filename: str) -> AudioProcessingResult:
+        time.sleep(self.delay_s)
+        return self._result(filename, 1)
+
+    def process_audio_batch(self, filenames: list[str]) -> list[AudioProcessingResult]:
+        time.sleep(self.delay_s)  # one "forward pass" for the whole batch
+        return [self._result(name, len(filenames)) for name in filenames]
