@@ -60,6 +60,9 @@ class ModelHost:
             # A replica without a GPU share must not grab a GPU of its node: libraries
             # default to device 0 when they see one ("auto" device selection).
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        if self._args.cpu_threads:
+            # Read by OpenMP when torch / CTranslate2 load, i.e. in the plugin's __init__.
+            os.environ["OMP_NUM_THREADS"] = str(self._args.cpu_threads)
         self._runner_cls = runner_cls
         self._loads: list[str] = []  # served names loaded, in order (multiplexing LRU)
         self._batch_sizes: deque[int] = deque(maxlen=1000)
@@ -114,6 +117,7 @@ class ModelHost:
             "gpu_ids": self._gpu_ids,
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
             "batching": self._args.batching.enabled,
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "pid": os.getpid(),
         }
 

@@ -190,3 +190,25 @@ def test_forcing_a_gpu_on_a_cpu_only_plugin_is_an_error():
     args = ModelAppArgs.model_validate({**GPU_MODEL, "use_gpu": True})
     with pytest.raises(ValueError, match="cannot use a GPU"):
         replica_options(args, supports_gpu=False, has_gpus=True)
+
+
+def test_benchmark_config_serves_the_whisper_variants_by_multiplexing():
+    from ray.serve.schema import ServeDeploySchema
+
+    config = yaml.safe_load((ROOT / "bench" / "serve_bench.yaml").read_text())
+    ServeDeploySchema.model_validate(config)
+    models = [
+        ModelAppArgs.model_validate(a["args"])
+        for a in config["applications"]
+        if a["import_path"] == "serve_app.model_app:build_model_app"
+    ]
+    names = [n for m in models for n in m.public_names]
+    assert len(names) == len(set(names))
+    (whisper,) = [m for m in models if m.plugin == "whisper"]
+    assert len(whisper.variants) == 5
+    assert whisper.max_models_per_replica >= len(whisper.variants)
+
+
+def test_cpu_threads_must_be_positive():
+    with pytest.raises(ValidationError):
+        ModelAppArgs.model_validate({"plugin": "whisper", "cpu_threads": 0})
