@@ -75,6 +75,7 @@ class ServeCluster:
     url: str
     port: int
     env: dict[str, str]
+    metrics_port: int
 
     def config(self, models: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """A multi-application Serve config: the API app plus one app per model."""
@@ -128,14 +129,16 @@ def serve_cluster(
     """Ray (2 CPUs, 2 declared GPUs) with the service deployed from its config."""
     data_dir = tmp_path_factory.mktemp("files")
     env = {"FMR_REDIS_URL": redis_url, "FMR_KEY_PREFIX": key_prefix, "FMR_DATA_DIR": str(data_dir)}
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     ray.init(
         num_cpus=2, num_gpus=DECLARED_GPUS, include_dashboard=False,
-        runtime_env={"env_vars": env},
+        runtime_env={"env_vars": env}, _metrics_export_port=metrics_port,
     )
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        cluster = ServeCluster(url=f"http://127.0.0.1:{port}", port=port, env=env)
+        cluster = ServeCluster(
+            url=f"http://127.0.0.1:{port}", port=port, env=env, metrics_port=metrics_port
+        )
         cluster.deploy()
         cluster.wait_running({APP_NAME, *MODELS})
         wait_until(

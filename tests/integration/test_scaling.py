@@ -299,3 +299,33 @@ def test_readiness_waits_for_every_model_application(serve_cluster, http, restor
     wait_until(lambda: http.get("/v1/health/readiness").status_code == 200, 60,
                what="ready once it is up")
     assert http.get("/v1/health/liveness").status_code == 200
+
+
+def test_metrics_are_exported_for_prometheus(serve_cluster, http, account, uploaded):
+    """Ray's metrics agent serves the service's metrics on the node's export port."""
+    task = http.post("/v1/comparison/audio/text/task", headers=account.headers,
+                     json={"audio_file": uploaded["audio"], "audio_model": "whisper",
+                           "text": ["every path is the right path"]})
+    assert task.status_code == 200, task.text
+    assert wait_for_task(http, account, task.json()["task_id"])["status"] == "completed"
+    wanted = [
+        'ray_fmr_http_requests_total{',
+        'route="/v1/comparison/audio/text/task"',
+        'ray_fmr_http_request_duration_seconds_bucket{',
+        'ray_fmr_task_duration_seconds_bucket{',
+        'stage="asr"',
+        'stage="matching"',
+        'ray_fmr_tasks_finished_total{',
+        'ray_fmr_tasks_in_flight{',
+        'ray_fmr_task_queue_depth{',
+        'ray_fmr_model_batch_size_bucket{',
+        'ray_fmr_model_inference_seconds_bucket{',
+    ]
+    url = f"http://127.0.0.1:{serve_cluster.metrics_port}/metrics"
+
+    def missing() -> list[str]:
+        text = httpx.get(url, timeout=10).text
+        return [w for w in wanted if w not in text]
+
+    # Metrics reach the agent every few seconds.
+    wait_until(lambda: not missing(), 60, interval_s=1, what="the service's metrics exported")
