@@ -24,7 +24,7 @@ import pytest
 
 from core.audio import load_audio
 from core.plugins import AudioProcessingResult, get_plugin, instantiate_plugin, plugin_info
-from plugins.vllm_asr_plugin import (
+from plugins.vllm_whisper_plugin import (
     MAX_PIECE_S,
     SAMPLE_RATE,
     WHISPER_MAX_MODEL_LEN,
@@ -62,7 +62,7 @@ def test_importing_the_plugin_loads_no_engine() -> None:
     code = textwrap.dedent(
         """
         import json, sys
-        import plugins.vllm_asr_plugin
+        import plugins.vllm_whisper_plugin
         from core.plugins import list_registered
         heavy = ["vllm", "torch", "faster_whisper", "transformers"]
         print(json.dumps({
