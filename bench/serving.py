@@ -9,7 +9,7 @@ measures, in one run, on the same files:
   applications with the same weights, called through their Serve handles).
 * ``replicas``: 16 concurrent 10-second recordings through 1, then 2 ASR replicas.
 * ``overhead``: warm end-to-end latency of one audio-vs-image comparison through
-  the HTTP API (create task, poll every 10 ms, fetch result) divided by the same
+  the HTTP API (create task, poll every ``--poll-s``, fetch result) divided by the same
   work done in this process by the same ``TaskRunner`` with the plugins loaded
   locally (OCR, page text, primed ASR, assessment, audio cuts).
 * ``status``: requests/s and p50/p99 of ``GET /v1/task/status`` with 16 concurrent
@@ -79,22 +79,28 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
     raise TimeoutError(f"{what} not reached in {timeout_s} s")
 
 
-def ten_second_clips(folder: Path, count: int) -> list[Path]:
-    """``count`` mp3 clips of exactly 10 s: cut from the benchmark set's recordings
-    (``bench/data/audio``) when built, else the test recordings looped."""
+def ten_second_clips(folder: Path, count: int) -> list[tuple[Path, str]]:
+    """``count`` mp3 clips of exactly 10 s and the text of the passage each comes from:
+    cut from the benchmark set's recordings (``bench/data``) when built, else the
+    test recording looped."""
     from pydub import AudioSegment
 
-    sources = sorted((ROOT / "bench" / "data" / "audio").glob("*.mp3"))
-    if not sources:
-        sources = [DATA / "miscue.mp3", DATA / "every_path.mp3"]
+    manifest = ROOT / "bench" / "data" / "manifest.json"
+    if manifest.is_file():
+        items = json.loads(manifest.read_text())["items"]
+        sources = [(ROOT / "bench" / "data" / i["audio"], i["reference"]) for i in items]
+    else:
+        fixture = json.loads((DATA / "miscue.json").read_text())
+        sources = [(DATA / "miscue.mp3", fixture["reference"])]
     clips = []
     for index in range(count):
-        audio = AudioSegment.from_file(sources[index % len(sources)])
+        source, reference = sources[index % len(sources)]
+        audio = AudioSegment.from_file(source)
         while len(audio) < CLIP_S * 1000:
             audio += audio
         clip = folder / f"clip{index:02d}.mp3"
         audio[: int(CLIP_S * 1000)].export(clip, format="mp3")
-        clips.append(clip)
+        clips.append((clip, reference))
     return clips
 
 
@@ -128,6 +134,31 @@ def cpus_per_model() -> int:
     return os.cpu_count() or 1
 
 
+def api_args() -> dict:
+    """The API application's args of ``configs/serve.yaml`` (what users run)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "configs" / "serve.yaml").read_text())
+    (api,) = [a for a in config["applications"] if a["name"] == API_APP]
+    return api["args"]
+
+
+def stage_means(metrics_port: int) -> dict[str, float]:
+    """Mean seconds per stage of comparison tasks, from the exported histograms."""
+    import re
+
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        match = re.match(r'ray_fmr_task_duration_seconds_(sum|count)\{(.*)\} (\S+)', line)
+        if match and 'kind="audio_image_comparison"' in match.group(2):
+            stage = re.search(r'stage="(\w+)"', match.group(2)).group(1)
+            target = sums if match.group(1) == "sum" else counts
+            target[stage] = target.get(stage, 0.0) + float(match.group(3))
+    return {stage: round(sums[stage] / counts[stage], 3) for stage in sums if counts.get(stage)}
+
+
 class Service:
     """Redis + Ray + the service, deployed from a config dict."""
 
@@ -149,8 +180,9 @@ class Service:
         import ray
         from ray import serve
 
+        self.metrics_port = free_port()
         ray.init(num_cpus=cpus, include_dashboard=False, runtime_env={"env_vars": self.env},
-                 log_to_driver=False)
+                 log_to_driver=False, _metrics_export_port=self.metrics_port)
         self.port = free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": self.port})
         self.url = f"http://127.0.0.1:{self.port}"
@@ -165,7 +197,7 @@ class Service:
             "http_options": {"host": "127.0.0.1", "port": self.port},
             "applications": [
                 {"name": API_APP, "route_prefix": "/", "import_path": "serve_app.ingress:build_app",
-                 "runtime_env": runtime_env, "args": api or {}},
+                 "runtime_env": runtime_env, "args": api if api is not None else api_args()},
                 *({"name": name, "route_prefix": None, "runtime_env": runtime_env,
                    "import_path": "serve_app.model_app:build_model_app", "args": args}
                   for name, args in models.items()),
@@ -224,36 +256,45 @@ def drive(call: Callable[[int], Any], requests: int, concurrency: int) -> dict[s
     }
 
 
-def bench_batching(service: Service, clips: list[Path], images: list[Path], args) -> list[dict]:
+def bench_batching(
+    service: Service, clips: list[tuple[Path, str]], images: list[Path], args
+) -> list[dict]:
+    """Files/min and latency per concurrency, batching off and on, same files.
+
+    Audio runs twice: without a reference text (audio processing tasks) and with
+    each clip's own passage as the reference (comparisons prime Whisper with it).
+    """
     from ray import serve
 
     service.deploy({
         "asr-plain": model_app("whisper", "whisper", False, 1),
         "asr-batched": model_app("whisper", "whisper_batched", True, 8),
         "ocr-plain": model_app("en_easyocr", "en_easyocr", False, 1),
-        "ocr-batched": model_app("en_easyocr", "en_easyocr_batched", True, 4),
+        "ocr-batched": model_app("en_easyocr", "en_easyocr_batched", True, 8),
     })
-    audio = [p.read_bytes() for p in clips]
-    pictures = [(p.read_bytes(), p.suffix) for p in images]
+    audio = [(p.read_bytes(), ".mp3", None) for p, _ in clips]
+    primed = [(p.read_bytes(), ".mp3", reference) for p, reference in clips]
+    pictures = [(p.read_bytes(), p.suffix, None) for p in images]
     rows = []
-    for kind, apps, files in (
-        ("audio", ("asr-plain", "asr-batched"), [(a, ".mp3") for a in audio]),
-        ("image", ("ocr-plain", "ocr-batched"), pictures),
+    for kind, apps, files, base in (
+        ("audio", ("asr-plain", "asr-batched"), audio, args.requests),
+        ("audio+reference", ("asr-plain", "asr-batched"), primed, args.requests),
+        ("image", ("ocr-plain", "ocr-batched"), pictures, args.image_requests),
     ):
         for app in apps:
             handle = serve.get_deployment_handle("ModelHost", app)
             handle.process.remote(*files[0]).result()  # warm
             for concurrency in CONCURRENCY:
-                n = max(args.requests if kind == "audio" else args.image_requests,
-                        2 * concurrency if concurrency > 1 else 0)
+                n = max(base, 2 * concurrency if concurrency > 1 else 0)
+                calls_before = len(handle.stats.remote().result()["batch_sizes"])
                 figures = drive(
                     lambda i, h=handle, f=files: h.process.remote(*f[i % len(f)]).result(),
                     n, concurrency,
                 )
-                sizes = handle.stats.remote().result()["batch_sizes"]
+                sizes = handle.stats.remote().result()["batch_sizes"][calls_before:]
                 row = {"kind": kind, "batching": app.endswith("batched"),
                        "concurrency": concurrency, **figures,
-                       "mean_batch": round(statistics.mean(sizes[-n:]), 2)}
+                       "model_calls": len(sizes), "mean_batch": round(statistics.mean(sizes), 2)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     return rows
@@ -262,7 +303,7 @@ def bench_batching(service: Service, clips: list[Path], images: list[Path], args
 def bench_replicas(service: Service, clips: list[Path]) -> list[dict]:
     from ray import serve
 
-    audio = [p.read_bytes() for p in clips]
+    audio = [p.read_bytes() for p, _ in clips]
     rows = []
     for replicas in (1, 2):
         service.deploy({"asr-plain": model_app(
@@ -329,7 +370,7 @@ def bench_overhead(service: Service, args) -> dict:
             started = time.perf_counter()
             task = client.post("/v1/comparison/audio/image/task", json=body).json()["task_id"]
             while not client.get("/v1/task/status", params={"task_id": task}).json()["ready"]:
-                time.sleep(0.01)
+                time.sleep(args.poll_s)
             result = client.get("/v1/comparison/audio/image/result", params={"task_id": task})
             result.raise_for_status()
             return time.perf_counter() - started
@@ -337,6 +378,9 @@ def bench_overhead(service: Service, args) -> dict:
         for _ in range(2):
             http_once()  # warm
         served = [http_once() for _ in range(args.overhead_runs)]
+    # Metrics reach the agent every few seconds; the means include the warm-up runs.
+    time.sleep(12)
+    served_stages = stage_means(service.metrics_port)
 
     # The same work in this process: the pipeline's TaskRunner over local plugins.
     from redis.asyncio import Redis
@@ -362,7 +406,9 @@ def bench_overhead(service: Service, args) -> dict:
                     kind, owner, source, path.name, max_bytes=settings.max_upload_bytes,
                     max_audio_duration_s=settings.max_audio_duration_s,
                     max_image_pixels=settings.max_image_pixels)
-        runner = TaskRunner(files, LocalGateway(audio_runner, image_runner), LocalMatcher())
+        runner = TaskRunner(files, LocalGateway(audio_runner, image_runner), LocalMatcher(),
+                            observe_stage=lambda kind, stage, t: direct_stages.setdefault(
+                                stage, []).append(t))
         task = Task(uuid.uuid4(), TaskKind.AUDIO_IMAGE_COMPARISON, owner, TaskStatus.IN_PROGRESS,
                     {"audio_file": str(ids["audio"]), "image_file": str(ids["image"]),
                      "audio_model": "whisper", "image_model": "en_easyocr"}, None, 1, 0, 0)
@@ -375,8 +421,11 @@ def bench_overhead(service: Service, args) -> dict:
         await redis.aclose()
         return times
 
+    direct_stages: dict[str, list[float]] = {}
     direct = asyncio.run(direct_runs())
     row = {
+        "served_stage_mean_s": served_stages,
+        "direct_stage_mean_s": {k: round(statistics.mean(v), 3) for k, v in direct_stages.items()},
         "runs": args.overhead_runs,
         "http_median_s": round(statistics.median(served), 3),
         "direct_median_s": round(statistics.median(direct), 3),
@@ -440,6 +489,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16, help="audio requests per cell")
     parser.add_argument("--image-requests", type=int, default=8, help="image requests per cell")
     parser.add_argument("--overhead-runs", type=int, default=5)
+    parser.add_argument("--poll-s", type=float, default=0.05,
+                        help="status polling interval of the overhead run; polling every "
+                        "10 ms took enough of 2 cores to slow the models down")
     parser.add_argument("--status-seconds", type=float, default=20)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
