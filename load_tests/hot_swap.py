@@ -46,7 +46,8 @@ def deploy(config: dict, address: str) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         yaml.safe_dump(config, handle)
     started = time.monotonic()
-    subprocess.run(["serve", "deploy", handle.name, "--address", address], check=True)
+    serve = Path(sys.executable).with_name("serve")  # the venv's CLI, PATH or not
+    subprocess.run([str(serve), "deploy", handle.name, "--address", address], check=True)
     return time.monotonic() - started
 
 
@@ -63,7 +64,9 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=["beam_size=4"],
                         help="option=value to change in the app's plugin options")
     parser.add_argument("--model", default=None, help="public model name (default: plugin)")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=3.0,
+                        help="seconds between one client's tasks (keep below capacity)")
     parser.add_argument("--seconds", type=float, default=90)
     parser.add_argument("--swap-after", type=float, default=30)
     parser.add_argument("--deadline", type=float, default=300)
@@ -99,7 +102,7 @@ def main() -> int:
                     submitted.append(response.json()["task_id"])
                 else:
                     refused.append(f"{response.status_code} {response.text[:200]}")
-                time.sleep(0.5)
+                time.sleep(args.interval)
 
     threads = [threading.Thread(target=load, daemon=True) for _ in range(args.clients)]
     started = time.monotonic()
