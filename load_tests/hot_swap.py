@@ -18,6 +18,7 @@ redeploys the original config at the end.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -43,16 +44,13 @@ def login(client: httpx.Client) -> dict[str, str]:
 
 def deploy(config: dict, address: str) -> float:
     """``serve deploy`` a config dict; returns the command's duration in seconds."""
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-        yaml.safe_dump(config, handle)
-    started = time.monotonic()
     serve = Path(sys.executable).with_name("serve")  # the venv's CLI, PATH or not
-    subprocess.run([str(serve), "deploy", handle.name, "--address", address], check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as handle:
+        yaml.safe_dump(config, handle)
+        handle.flush()
+        started = time.monotonic()
+        subprocess.run([str(serve), "deploy", handle.name, "--address", address], check=True)
     return time.monotonic() - started
-
-
-def parse_value(text: str):
-    return yaml.safe_load(text)
 
 
 def main() -> int:
@@ -74,12 +72,12 @@ def main() -> int:
     args = parser.parse_args()
 
     original = yaml.safe_load(args.config.read_text())
-    changed = yaml.safe_load(args.config.read_text())
+    changed = copy.deepcopy(original)
     (app,) = [a for a in changed["applications"] if a["name"] == args.app]
     options = app["args"].setdefault("options", {})
     for assignment in args.set:
         key, _, value = assignment.partition("=")
-        options[key] = parse_value(value)
+        options[key] = yaml.safe_load(value)  # 4 -> int, true -> bool, a/b -> str
     model = args.model or app["args"].get("name") or app["args"]["plugin"]
 
     client = httpx.Client(base_url=args.url, timeout=60)

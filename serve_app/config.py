@@ -165,13 +165,17 @@ class ModelAppArgs(_Strict):
         """Every name this application serves: its own, then the variants'."""
         return [self.public_name, *self.variants]
 
+    def is_base(self, model_id: str) -> bool:
+        """Whether a served name (or ``""``, no multiplexed id) is the base model."""
+        return model_id in ("", self.public_name)
+
     def variant_options(self, model_id: str) -> dict[str, Any]:
         """Plugin options of a served name (the base options plus the variant's).
 
         Raises:
             KeyError: ``model_id`` is not one of ``public_names``.
         """
-        if model_id in ("", self.public_name):
+        if self.is_base(model_id):
             return dict(self.options)
         return {**self.options, **self.variants[model_id]}
 

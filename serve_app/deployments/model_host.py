@@ -171,9 +171,7 @@ class ModelHost:
     async def _run(
         self, model_id: str, items: list[BatchItem]
     ) -> list[dict[str, Any] | Exception]:
-        runner = self._base if model_id in ("", self._args.public_name) else (
-            await self._variant(model_id)
-        )
+        runner = self._base if self._args.is_base(model_id) else await self._variant(model_id)
         async with self._lock:
             self._batch_sizes.append(len(items))
             started = time.perf_counter()
