@@ -51,13 +51,13 @@ class ModelCatalog:
         self._fetch = fetch
         self._ttl_s = ttl_s
         self._cached: list[PluginInfo] = []
-        self._fetched_at = float("-inf")
+        self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def list(self, kind: PluginKind) -> list[PluginInfo]:
         """Models of one kind (``"audio"`` or ``"image"``)."""
         async with self._lock:
-            if time.monotonic() - self._fetched_at > self._ttl_s:
+            if self._fetched_at is None or time.monotonic() - self._fetched_at > self._ttl_s:
                 self._cached = list(await self._fetch())
                 self._fetched_at = time.monotonic()
         return [info for info in self._cached if info.kind == kind]

@@ -1,0 +1,101 @@
+"""The v1 FastAPI app in-process: real Redis, real storage, no Ray, no models.
+
+``create_app`` takes its services by injection, so these tests exercise the same
+routers, dependencies and middleware the ingress deployment serves, with a fixed
+model catalogue (the models are never called: tasks stay queued). Each test gets
+its own key prefix and data folder.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from redis.asyncio import Redis
+
+from core.config import Settings
+from core.plugins import PluginInfo
+from core.storage import FileStore
+from core.tasks import TaskStore
+from core.users import UserStore
+from serve_app.app import create_app
+from serve_app.services import Services, StaticCatalog
+
+#: The catalogue the in-process app offers (names only; nothing serves them).
+MODELS = [
+    PluginInfo(name="whisper", kind="audio", languages=["en"], description="test ASR"),
+    PluginInfo(name="en_easyocr", kind="image", languages=["en"], description="test OCR"),
+]
+JWT_SECRET = "in-process-test-secret-" + "x" * 32
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class ApiHarness:
+    """An in-process client and the services behind it."""
+
+    client: TestClient
+    services: Services
+    settings: Settings
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def account(self, username: str | None = None) -> dict[str, str]:
+        """Register a fresh user, log in, and return its ``Authorization`` header."""
+        username = username or f"user-{uuid.uuid4().hex[:10]}"
+        response = self.client.put(
+            "/v1/auth/register", params={"username": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        token = self.client.post(
+            "/v1/auth/token", data={"username": username, "password": PASSWORD}
+        )
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+@pytest.fixture
+def make_api(
+    redis_url: str, key_prefix: str, tmp_path: Path
+) -> Iterator[Callable[..., ApiHarness]]:
+    """Factory: ``make_api(**settings_overrides)`` -> a running in-process harness."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: object) -> ApiHarness:
+        settings = Settings(
+            redis_url=redis_url,
+            key_prefix=f"{key_prefix}{uuid.uuid4().hex[:12]}:",
+            data_dir=tmp_path / f"files-{len(clients)}",
+            **overrides,
+        )
+        # Connections open lazily inside the TestClient's event loop.
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        services = Services(
+            settings=settings,
+            redis=redis,
+            users=UserStore(redis, settings.key_prefix, settings.min_password_length),
+            files=FileStore(redis, settings.key_prefix, settings.data_dir),
+            tasks=TaskStore(redis, settings.key_prefix),
+            models=StaticCatalog(MODELS),
+            jwt_secret=JWT_SECRET,
+        )
+        client = TestClient(create_app(services), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return ApiHarness(client=client, services=services, settings=settings)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(make_api: Callable[..., ApiHarness]) -> ApiHarness:
+    """The in-process app with default settings."""
+    return make_api()
