@@ -7,13 +7,15 @@ lets them run on GPU nodes that do not mount it.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import inspect
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.audio import split_silence
 from core.layout import join_ordered, reading_order
@@ -30,6 +32,8 @@ from core.plugins import (
 
 __all__ = [
     "BatchItem",
+    "ModelCallTimeout",
+    "TimedCalls",
     "PluginRunner",
     "normalise_audio_result",
     "normalise_image_result",
@@ -39,6 +43,54 @@ __all__ = [
 BatchItem = tuple[bytes, str, "str | None"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ModelCallTimeout(TimeoutError):
+    """A model call ran longer than its configured timeout; the message says how long."""
+
+
+class TimedCalls:
+    """Runs blocking model calls in threads, each bounded by a timeout.
+
+    A Python thread cannot be stopped, so a call that times out is abandoned: its
+    caller gets ``ModelCallTimeout`` at once and the thread runs on until the
+    model returns (or forever). ``stuck`` counts such threads, so a host can ask
+    to be replaced once too many are stuck.
+
+    Args:
+        timeout_s: Longest one call may run, in seconds.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._stuck: set[concurrent.futures.Future[Any]] = set()
+        # Own pool: abandoned threads must not starve the event loop's default one.
+        self._pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="model-call")
+
+    @property
+    def stuck(self) -> int:
+        """Timed-out calls whose threads are still running."""
+        return len(self._stuck)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a thread.
+
+        Raises:
+            ModelCallTimeout: the call did not return within ``timeout_s``.
+            Whatever ``fn`` raises.
+        """
+        future = self._pool.submit(fn, *args)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
+                                          self.timeout_s)
+        except asyncio.TimeoutError:
+            self._stuck.add(future)
+            future.add_done_callback(self._stuck.discard)
+            raise ModelCallTimeout(
+                f"the model did not answer within {self.timeout_s:g} s"
+            ) from None
 
 
 class PluginRunner:

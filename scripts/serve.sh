@@ -11,9 +11,10 @@ if [[ -z ${REDIS_URL:-} ]]; then
   port=${FMR_LOCAL_REDIS_PORT:-6379}
   if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
     mkdir -p .data/redis
-    # Append-only persistence: users, file records and tasks survive a restart.
+    # Append-only persistence, fsync on every write: users, file records and tasks
+    # survive a restart or a crash (docs/reliability.md).
     redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/.data/redis" \
-      --appendonly yes --daemonize yes --pidfile "$PWD/.data/redis/redis.pid" \
+      --appendonly yes --appendfsync always --daemonize yes --pidfile "$PWD/.data/redis/redis.pid" \
       --logfile "$PWD/.data/redis/redis.log"
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     started_redis=$port

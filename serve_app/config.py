@@ -142,6 +142,13 @@ class ModelAppArgs(_Strict):
             alone made an EasyOCR + Whisper comparison about 1.9 times slower
             than in a plain process. ``None`` keeps Ray's value.
         batching: Dynamic batching.
+        call_timeout_s: Longest one plugin call (one file, or one batch) may run,
+            in seconds. A call that takes longer fails its requests with
+            ``ModelCallTimeout``; its thread cannot be stopped and is left to
+            finish in the background while the replica keeps serving.
+        max_stuck_calls: Timed-out calls still running after which the replica
+            reports itself unhealthy, so Serve replaces it (frees the threads and
+            memory a hung model holds).
         deployment: Resources and scaling of the ``ModelHost`` deployment.
     """
 
@@ -154,6 +161,8 @@ class ModelAppArgs(_Strict):
     use_gpu: Literal["auto"] | bool = "auto"
     cpu_threads: int | None = Field(default=None, ge=1)
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    call_timeout_s: float = Field(default=600.0, gt=0)
+    max_stuck_calls: int = Field(default=2, ge=1)
     deployment: DeploymentOptions = Field(default_factory=DeploymentOptions)
 
     @property

@@ -6,6 +6,8 @@ import logging
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import MediaError
 from core.storage import UploadTooLarge
@@ -25,6 +27,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MediaError)
     async def _bad_media(_: Request, error: MediaError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _storage_down(request: Request, error: Exception) -> JSONResponse:
+        # Redis restarting or unreachable: the client's request was fine; ask it to
+        # retry (RFC 9110 section 15.6.4) instead of reporting an internal error.
+        logger.warning("Redis unavailable on %s %s: %r", request.method, request.url.path, error)
+        return JSONResponse(
+            {"detail": "Service temporarily unavailable, retry shortly"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -38,30 +38,68 @@ def wait_until(predicate, timeout_s: float, interval_s: float = 0.1, what: str =
     raise TimeoutError(f"{what} not reached in {timeout_s} s (last error: {last_error!r})")
 
 
+class RedisServer:
+    """A private ``redis-server`` with append-only persistence, restartable by tests.
+
+    ``appendfsync always`` makes every acknowledged write durable, so a test can
+    kill the server with SIGKILL and expect every record back after a restart.
+    """
+
+    def __init__(self, binary: str, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._argv = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
+            "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+        ]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(self._argv, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        try:
+            wait_until(client.ping, 30, what="redis-server answering PING")
+        finally:
+            client.close()
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the server: SIGKILL (a crash) or SIGTERM (a clean shutdown)."""
+        if self._process is None:
+            return
+        if kill:
+            self._process.kill()
+        else:
+            self._process.terminate()
+        self._process.wait(30)
+        self._process = None
+
+    def restart(self, kill: bool = False) -> None:
+        self.stop(kill)
+        self.start()
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``REDIS_URL`` if set, else a private redis-server on a free port."""
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer | None]:
+    """The session's own Redis, or ``None`` when ``REDIS_URL`` points at another one."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
+        yield None
         return
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed and REDIS_URL is not set (see README)")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
     try:
-        wait_until(client.ping, 10, what="redis-server answering PING")
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
-        client.close()
-        process.terminate()
-        process.wait(10)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer | None) -> str:
+    """``REDIS_URL`` if set, else the session's private redis-server."""
+    return redis_server.url if redis_server is not None else os.environ["REDIS_URL"]
 
 
 @pytest.fixture(scope="session")

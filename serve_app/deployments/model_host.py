@@ -23,7 +23,7 @@ from typing import Any
 import ray
 from ray import serve
 
-from core.hosting import BatchItem, PluginRunner
+from core.hosting import BatchItem, PluginRunner, TimedCalls
 from core.plugins import PluginInfo
 from serve_app.config import ModelAppArgs
 from serve_app.metrics import get_metrics
@@ -71,6 +71,7 @@ class ModelHost:
         # One model call at a time per replica: models are CPU/GPU bound and not all
         # are thread-safe. Serve queues the rest (max_ongoing_requests).
         self._lock = asyncio.Lock()
+        self._calls = TimedCalls(self._args.call_timeout_s)
 
         async def load_variant(model_id: str) -> PluginRunner:
             return await asyncio.to_thread(self._load, model_id)
@@ -120,6 +121,18 @@ class ModelHost:
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "pid": os.getpid(),
         }
+
+    def check_health(self) -> None:
+        """Serve's health check: unhealthy once ``max_stuck_calls`` calls hang.
+
+        Raises:
+            RuntimeError: too many timed-out model calls are still running; Serve
+                then replaces this replica.
+        """
+        if self._calls.stuck >= self._args.max_stuck_calls:
+            raise RuntimeError(
+                f"{self._calls.stuck} model calls timed out and are still running"
+            )
 
     def stats(self) -> dict[str, Any]:
         """Served names loaded so far, in order, and the last 1000 batch sizes."""
@@ -175,7 +188,9 @@ class ModelHost:
         async with self._lock:
             self._batch_sizes.append(len(items))
             started = time.perf_counter()
-            results = await asyncio.to_thread(runner.run_bytes_batch, items)
+            # A timed-out call raises here and releases the lock; its thread is
+            # abandoned (TimedCalls) so the next request is served.
+            results = await self._calls.run(runner.run_bytes_batch, items)
             self._metrics.model_call(runner.info.name, len(items), time.perf_counter() - started)
         for result in results:
             if isinstance(result, Exception):

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from core.assessment import Assessment, HeardWord, RefWord
 from core.config import get_settings
+from core.hosting import ModelCallTimeout
 from core.pipeline import TaskRunner
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
 from core.storage import FileStore
@@ -69,8 +70,10 @@ class HandleGateway:
         try:
             return await found[1].process.remote(data, path.suffix, reference_text)
         except RayTaskError as error:
-            # The plugin raised: the same input would fail again.
-            raise TaskFailed(f"The {kind} model {model!r} failed: {error.cause!r}") from error
+            # The plugin raised (or timed out): the same input would fail again.
+            cause = error.cause
+            reason = str(cause) if isinstance(cause, ModelCallTimeout) else repr(cause)
+            raise TaskFailed(f"The {kind} model {model!r} failed: {reason}") from error
 
     async def transcribe(
         self, model: str, path: Path, reference_text: str | None = None

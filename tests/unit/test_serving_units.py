@@ -239,3 +239,32 @@ def test_request_metrics_use_route_templates_not_raw_paths():
         ("/v1/task/status", "GET", 401),
         ("unmatched", "GET", 404),
     ]
+
+
+def test_timed_calls_abandon_a_hung_call_and_keep_serving():
+    import threading
+
+    from core.hosting import ModelCallTimeout, TimedCalls
+
+    release = threading.Event()
+
+    async def scenario():
+        calls = TimedCalls(timeout_s=0.2)
+        with pytest.raises(ModelCallTimeout, match="within 0.2 s"):
+            await calls.run(release.wait, 30)
+        assert calls.stuck == 1
+        # The next call runs although the first thread is still blocked.
+        assert await calls.run(lambda x: x * 2, 21) == 42
+        with pytest.raises(ValueError, match="boom"):
+            await calls.run(_raise, "boom")
+        release.set()
+        deadline = asyncio.get_running_loop().time() + 5
+        while calls.stuck and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        assert calls.stuck == 0
+
+    asyncio.run(scenario())
+
+
+def _raise(message: str) -> None:
+    raise ValueError(message)
