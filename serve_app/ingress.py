@@ -14,6 +14,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from core.config import get_settings
+from serve_app import log_redaction
 from serve_app.app import create_app
 from serve_app.config import AppArgs
 from serve_app.deployments.matcher import Matcher
@@ -36,6 +37,8 @@ class Ingress:
     """
 
     async def __init__(self, pipeline: DeploymentHandle, catalog_ttl_s: float = 5.0) -> None:
+        # Serve has set up this replica's log handlers by now.
+        log_redaction.install()
         context = serve.get_replica_context()
         own_app = context.app_name
         directory = ModelDirectory(ttl_s=catalog_ttl_s, own_app=own_app)
