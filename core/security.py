@@ -82,10 +82,13 @@ def decode_access_token(token: str, secret: str, algorithm: str = "HS256") -> st
     """Verify a token and return its subject (the username).
 
     Only ``algorithm`` is accepted, so ``alg: none`` and algorithm-confusion tokens
-    are refused by pyjwt.
+    are refused by pyjwt; the ``type`` claim must be ``"access"``, so refresh tokens
+    (``core.tokens``, same key) are refused too.
 
     Raises:
-        InvalidTokenError: for any token that does not verify.
+        InvalidTokenError: for any token that does not verify: malformed, expired
+            (``exp`` is checked with no leeway), another key or algorithm, missing
+            ``sub``/``exp``/``iat``, or not an access token.
     """
     try:
         claims = jwt.decode(

@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from core.security import generate_secret, hash_password, verify_password
+from core.tokens import revoke_user_refresh_tokens
 
-__all__ = ["User", "UserExistsError", "UserStore", "ValidationFailed", "USERNAME_PATTERN"]
+__all__ = [
+    "EMAIL_PATTERN",
+    "MAX_EMAIL_LENGTH",
+    "MAX_FULL_NAME_LENGTH",
+    "MAX_PASSWORD_LENGTH",
+    "USERNAME_PATTERN",
+    "User",
+    "UserExistsError",
+    "UserStore",
+    "ValidationFailed",
+]
 
 #: Usernames: 3-64 characters of letters, digits and ``_ . @ -``. They appear in
 #: Redis keys and logs, so spaces, slashes and control characters are refused.
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 MAX_PASSWORD_LENGTH = 1024
+#: E-mail addresses: a plausibility check only (one ``@``, a dotted domain, no spaces
+#: or control characters), capped at RFC 5321's 254-character path limit. Whether
+#: the address exists is not checked.
+_EMAIL_CHAR = r"[^@\s\x00-\x1f\x7f]"
+_DOMAIN_LABEL = r"[^@\s\x00-\x1f\x7f.]+"
+EMAIL_PATTERN = re.compile(rf"^{_EMAIL_CHAR}{{1,64}}@{_DOMAIN_LABEL}(\.{_DOMAIN_LABEL})+$")
+MAX_EMAIL_LENGTH = 254
+MAX_FULL_NAME_LENGTH = 128
 
 
 class UserExistsError(Exception):
@@ -69,8 +89,13 @@ class UserStore:
     ) -> User:
         """Create a user; atomic, so two concurrent registrations cannot both win.
 
+        Every field is validated before the username is looked up, so the only
+        answer that depends on other users is :class:`UserExistsError`.
+
         Raises:
-            ValidationFailed: bad username or password.
+            ValidationFailed: bad username, password, email (over 254 characters or
+                not like ``name@example.org``) or full name (over 128 characters or
+                with control characters).
             UserExistsError: the username is taken.
         """
         if not USERNAME_PATTERN.fullmatch(username):
@@ -80,6 +105,21 @@ class UserStore:
         if not self._min_password_length <= len(password) <= MAX_PASSWORD_LENGTH:
             raise ValidationFailed(
                 f"Password must be {self._min_password_length}-{MAX_PASSWORD_LENGTH} characters"
+            )
+        if email is not None and (
+            len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.fullmatch(email)
+        ):
+            raise ValidationFailed(
+                f"Email must be an address like name@example.org, "
+                f"at most {MAX_EMAIL_LENGTH} characters"
+            )
+        if full_name is not None and (
+            len(full_name) > MAX_FULL_NAME_LENGTH
+            or any(unicodedata.category(char) == "Cc" for char in full_name)
+        ):
+            raise ValidationFailed(
+                f"Full name must be at most {MAX_FULL_NAME_LENGTH} characters, "
+                "without control characters"
             )
         stored = _StoredUser(
             username=username,
@@ -113,6 +153,9 @@ class UserStore:
     async def set_disabled(self, username: str, disabled: bool) -> None:
         """Enable or disable a user (operators' tool; the API has no endpoint for it).
 
+        Disabling also revokes all the user's refresh tokens (``core.tokens``), so
+        enabling the user again does not bring old sessions back.
+
         Raises:
             KeyError: unknown user.
         """
@@ -121,6 +164,8 @@ class UserStore:
             raise KeyError(username)
         stored.disabled = disabled
         await self._redis.set(self._key(username), stored.model_dump_json())
+        if disabled:
+            await revoke_user_refresh_tokens(self._redis, self._prefix, username)
 
     async def signing_secret(self, configured: str | None) -> str:
         """The JWT signing secret: the configured one, or one generated once.

@@ -29,8 +29,9 @@ async def get_current_user(
     """The user named by a valid bearer token.
 
     Raises:
-        HTTPException: 401 "Could not validate credentials" for a bad or expired
-            token or an unknown user.
+        HTTPException: 401 "Could not validate credentials" for a malformed or
+            expired token, one signed with another key or algorithm (``alg: none``
+            included), a refresh token, or an unknown user.
     """
     unauthorized = HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,

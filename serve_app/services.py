@@ -13,6 +13,7 @@ from core.config import Settings
 from core.plugins import PluginInfo, PluginKind
 from core.storage import FileStore
 from core.tasks import TaskStore
+from core.tokens import RefreshTokenStore
 from core.users import UserStore
 
 __all__ = ["ModelCatalog", "Readiness", "Services", "StaticCatalog", "always_ready"]
@@ -79,7 +80,11 @@ class StaticCatalog(ModelCatalog):
 
 @dataclass
 class Services:
-    """Per-replica service objects; FastAPI dependencies hand them to routes."""
+    """Per-replica service objects; FastAPI dependencies hand them to routes.
+
+    ``tokens`` (refresh tokens) is built from the others: Redis, the key prefix, the
+    signing secret and ``settings.refresh_token_expire_days``.
+    """
 
     settings: Settings
     redis: Redis
@@ -91,6 +96,16 @@ class Services:
     readiness: Callable[[], Awaitable[Readiness]] = always_ready
     instance: str = ""
     started_at: float = field(default_factory=time.monotonic)
+    tokens: RefreshTokenStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = RefreshTokenStore(
+            self.redis,
+            self.settings.key_prefix,
+            self.jwt_secret,
+            ttl_s=self.settings.refresh_token_expire_days * 24 * 3600,
+            algorithm=self.settings.jwt_algorithm,
+        )
 
     @classmethod
     async def create(

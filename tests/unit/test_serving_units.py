@@ -192,6 +192,10 @@ class FakeRedis:
     async def aclose(self):
         pass
 
+    def register_script(self, script):
+        # The refresh-token store registers its Lua script when Services is built.
+        return None
+
 
 def make_client(ready: bool, redis_up: bool = True, metrics=None) -> TestClient:
     async def readiness():

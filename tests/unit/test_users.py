@@ -195,3 +195,62 @@ def test_signing_secret_generated_once(connect, prefix):
             assert await elsewhere.signing_secret(None) != secrets[0]
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("email", "full_name"),
+    [
+        ("not-an-email", None),
+        ("a b@example.org", None),
+        ("a@b", None),
+        ("a@example.org\n", None),
+        ("x" * 250 + "@example.org", None),
+        (None, "n" * 129),
+        (None, "Alice\nBob"),
+        (None, "tab\there"),
+    ],
+)
+def test_bad_email_or_full_name_is_refused(connect, prefix, email, full_name):
+    async def scenario():
+        async with connect() as redis:
+            users = UserStore(redis, prefix)
+            with pytest.raises(ValidationFailed):
+                await users.register("alice", PASSWORD, email=email, full_name=full_name)
+            assert await users.get("alice") is None
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("email", "full_name"),
+    [("a@example.org", "n" * 128), ("ü.ñ+tag@bücher.example", "Zoë O'Neil-Øster"), (None, None)],
+)
+def test_good_email_and_full_name_are_accepted(connect, prefix, email, full_name):
+    async def scenario():
+        async with connect() as redis:
+            users = UserStore(redis, prefix)
+            await users.register("alice", PASSWORD, email=email, full_name=full_name)
+            user = await users.get("alice")
+            assert (user.email, user.full_name) == (email, full_name)
+
+    asyncio.run(scenario())
+
+
+def test_fields_are_validated_before_the_username_is_looked_up(connect, prefix):
+    """A taken username with a bad field says what is wrong with the field, exactly
+    as a free one would, so only "taken" depends on other users."""
+
+    async def scenario():
+        async with connect() as redis:
+            users = UserStore(redis, prefix)
+            await users.register("alice", PASSWORD)
+            for kwargs in ({"password": "short"}, {"email": "nope"}, {"full_name": "a\x00"}):
+                args = {"password": PASSWORD} | kwargs
+                with pytest.raises(ValidationFailed) as taken:
+                    await users.register("alice", **args)
+                with pytest.raises(ValidationFailed) as free:
+                    await users.register("bob", **args)
+                assert str(taken.value) == str(free.value)
+            assert await users.get("bob") is None
+
+    asyncio.run(scenario())
