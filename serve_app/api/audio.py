@@ -9,13 +9,16 @@ from fastapi.responses import FileResponse
 
 from core.tasks import TaskKind
 from serve_app.api.common import (
+    TASK_MISSING,
     create_task,
     documented,
     models_response,
     save_upload,
+    task_not_ready,
     task_result,
 )
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
+from serve_app.limits import UPLOAD_FORM_LIMITS, require_words_within
 from serve_app.schemas import (
     AudioExtractPhrasesRequest,
     AudioExtractPhrasesResponse,
@@ -38,7 +41,13 @@ _MISSING = documented(
     "/upload",
     response_model=UploadFileResponse,
     summary="Upload an audio file; returns its file id.",
+    form_limits=UPLOAD_FORM_LIMITS,
     responses=documented(
+        (
+            400,
+            "The multipart form has more than the one file or an oversized text field",
+            "Too many files. Maximum number of files is 1.",
+        ),
         (413, "The file is larger than the upload limit", "The file is larger than the limit"),
         (
             422,
@@ -53,7 +62,9 @@ async def upload_audio_file(
     """Allowed extensions: .aac (also .acc), .mp3, .m4a, .oga, .ogv, .ogg, .opus, .wav.
 
     The content is checked with ffprobe and decoded with ffmpeg (the extension and
-    the client's MIME type are not trusted); the file is stored as ``.mp3``.
+    the client's MIME type are not trusted); the file is stored as ``.mp3``. Decoding
+    that takes longer than the server's budget (``FMR_DECODE_TIMEOUT_S``) is stopped:
+    422 "Decoding the file took longer than N s".
     """
     return await save_upload(services, user, "audio", upload_file)
 
@@ -64,7 +75,7 @@ async def upload_audio_file(
     summary="Download an audio file (mp3) by its id.",
     responses={
         200: {"content": {"audio/mpeg": {}}, "description": "The file (.mp3)"},
-        **documented((404, "The specified file was not found.", "File not found")),
+        **documented((404, "No file with this id belongs to the user.", "File not found")),
     },
 )
 async def download_audio_file(file: uuid.UUID, user: CurrentUser, services: ServicesDep):
@@ -106,7 +117,8 @@ async def process_audio(
     response_model=AudioProcessingResponse,
     summary="The result of an audio processing task.",
     responses=documented(
-        (406, "The task does not exist or has not finished", _NOT_DONE),
+        TASK_MISSING,
+        task_not_ready(_NOT_DONE),
         (422, "The task is not an audio processing task", "There is no such audio processing task"),
     ),
 )
@@ -134,7 +146,10 @@ async def get_audio_processing_result(
 async def extract_text_from_audio(
     request: AudioExtractPhrasesRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
-    """Parameters: **audio_file**, **audio_model**, **phrases** (texts to find)."""
+    """Parameters: **audio_file**, **audio_model**, **phrases** (texts to find).
+
+    The phrases may hold at most ``FMR_MAX_TEXT_WORDS`` words in all (422 beyond)."""
+    require_words_within(request.phrases, services.settings.max_text_words, "The phrases are")
     return await create_task(
         services,
         user,
@@ -150,7 +165,8 @@ async def extract_text_from_audio(
     response_model=AudioExtractPhrasesResponse,
     summary="The result of a phrase extraction task.",
     responses=documented(
-        (406, "The task does not exist or has not finished", _NOT_DONE),
+        TASK_MISSING,
+        task_not_ready(_NOT_DONE),
         (422, "The task is not an audio extraction task", "There is no such audio extraction task"),
     ),
 )

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from core.plugins import PluginKind
 from core.storage import FileKind
-from core.tasks import TaskKind, TaskStatus
+from core.tasks import Task, TaskKind, TaskStatus
 from core.users import User
 from serve_app.schemas import (
     ErrorResponse,
@@ -18,25 +18,55 @@ from serve_app.schemas import (
     ModelsDataReponse,
     TaskCreateResponse,
     UploadFileResponse,
+    ValidationErrorResponse,
 )
 from serve_app.services import Services
 
 __all__ = [
+    "TASK_MISSING",
+    "TASK_NOT_FOUND",
     "create_task",
     "documented",
     "models_response",
+    "task_not_ready",
     "require_file",
     "require_model",
+    "require_task",
     "save_upload",
     "task_result",
 ]
 
+#: The ``detail`` for a task id that is unknown or belongs to another user. The two
+#: cases answer the same on every endpoint, so ids of other users' tasks cannot be probed.
+TASK_NOT_FOUND = "Task not found"
+
+#: ``documented`` triple for the 404 of an endpoint that takes a task id.
+TASK_MISSING = (
+    404,
+    "No task with this id belongs to the user (unknown, or another user's)",
+    TASK_NOT_FOUND,
+)
+
+
+def task_not_ready(detail: str) -> tuple[int, str, str]:
+    """``documented`` triple for a result endpoint's 406 (the spec's ``detail``)."""
+    return (
+        406,
+        'The task has not finished yet, or it failed ("The task failed: <reason>")',
+        detail,
+    )
+
 
 def documented(*errors: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for ``(status, description, example detail)`` triples."""
+    """OpenAPI ``responses`` for ``(status, description, example detail)`` triples.
+
+    The body is :class:`ErrorResponse`; a 422's is :class:`ValidationErrorResponse`,
+    whose ``detail`` may also be FastAPI's list of validation issues. Statuses every
+    route shares (401, 413, 429, 503...) are added by ``serve_app.openapi``.
+    """
     return {
         code: {
-            "model": ErrorResponse,
+            "model": ValidationErrorResponse if code == 422 else ErrorResponse,
             "description": description,
             "content": {"application/json": {"example": {"detail": detail}}},
         }
@@ -56,6 +86,14 @@ async def require_file(services: Services, user: User, kind: FileKind, file_id: 
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} file available")
 
 
+async def require_task(services: Services, user: User, task_id: uuid.UUID) -> Task:
+    """The user's task; 404 "Task not found" when it is unknown or someone else's."""
+    task = await services.tasks.get(task_id, owner=user.username)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, TASK_NOT_FOUND)
+    return task
+
+
 async def task_result(
     services: Services,
     user: User,
@@ -67,13 +105,12 @@ async def task_result(
     """The stored result of the user's completed task.
 
     Raises:
-        HTTPException: 406 ``not_ready`` when the task is unknown, someone else's or
-            not finished; 406 with the reason when it failed; 422 ``wrong_kind`` when
-            it is not of one of ``kinds``.
+        HTTPException: 404 "Task not found" when the task is unknown or someone
+            else's (the same answer for both); 422 ``wrong_kind`` when it is not of
+            one of ``kinds``; 406 with the reason when it failed; 406 ``not_ready``
+            when it has not finished.
     """
-    task = await services.tasks.get(task_id, owner=user.username)
-    if task is None:
-        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
+    task = await require_task(services, user, task_id)
     if kinds is not None and task.kind not in kinds:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, wrong_kind)
     if task.status is TaskStatus.FAILED:
@@ -107,6 +144,7 @@ async def save_upload(
         max_bytes=settings.max_upload_bytes,
         max_audio_duration_s=settings.max_audio_duration_s,
         max_image_pixels=settings.max_image_pixels,
+        decode_timeout_s=settings.decode_timeout_s,
     )
     return UploadFileResponse(file_id=file_id)
 

@@ -11,8 +11,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from core.annotate import Mark, annotate_page
 from core.plugins.types import Rectangle
 from core.tasks import TaskKind
-from serve_app.api.common import create_task, documented, task_result
+from serve_app.api.common import (
+    TASK_MISSING,
+    create_task,
+    documented,
+    require_task,
+    task_not_ready,
+    task_result,
+)
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
+from serve_app.limits import require_words_within
 from serve_app.schemas import (
     AudioImageComparisonResultsResponse,
     AudioTextComparisonResultsResponse,
@@ -78,7 +86,8 @@ async def compare_audio_to_image(
     response_model=AudioImageComparisonResultsResponse,
     summary="The result of an audio/image comparison task.",
     responses=documented(
-        (406, "The task does not exist or has not finished", _NOT_READY),
+        TASK_MISSING,
+        task_not_ready(_NOT_READY),
         (
             422,
             "The task is not an audio/image comparison",
@@ -110,7 +119,8 @@ async def get_audio_image_comparison_result(
     responses={
         200: {"content": {"image/png": {}}, "description": "A PNG image."},
         **documented(
-            (406, "The task does not exist or has not finished", _NOT_READY),
+            TASK_MISSING,
+            task_not_ready(_NOT_READY),
             (422, "The task is not an audio/image comparison", _NOT_IMAGE_TASK),
         ),
     },
@@ -128,12 +138,10 @@ async def get_audio_image_comparison_annotated(
     result = await task_result(
         services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
     )
-    task = await services.tasks.get(task_id, owner=user.username)
-    path = None
-    if task is not None:
-        path = await services.files.lookup(
-            "image", user.username, uuid.UUID(task.payload["image_file"])
-        )
+    task = await require_task(services, user, task_id)
+    path = await services.files.lookup(
+        "image", user.username, uuid.UUID(task.payload["image_file"])
+    )
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such image file available")
     marks = [
@@ -168,7 +176,10 @@ def _label(error: dict[str, Any]) -> str:
 async def compare_audio_to_text(
     request: AudioToTextComparisonRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
-    """Parameters: **audio_file**, **audio_model**, **text** (strings, joined with spaces)."""
+    """Parameters: **audio_file**, **audio_model**, **text** (strings, joined with spaces).
+
+    The text may hold at most ``FMR_MAX_TEXT_WORDS`` words in all (422 beyond)."""
+    require_words_within(request.text, services.settings.max_text_words, "The text is")
     return await create_task(
         services,
         user,
@@ -184,7 +195,8 @@ async def compare_audio_to_text(
     response_model=AudioTextComparisonResultsResponse,
     summary="The result of an audio/text comparison task.",
     responses=documented(
-        (406, "The task does not exist or has not finished", _NOT_READY),
+        TASK_MISSING,
+        task_not_ready(_NOT_READY),
         (
             422,
             "The task is not an audio/text comparison",

@@ -9,13 +9,16 @@ from fastapi.responses import FileResponse
 
 from core.tasks import TaskKind
 from serve_app.api.common import (
+    TASK_MISSING,
     create_task,
     documented,
     models_response,
     save_upload,
+    task_not_ready,
     task_result,
 )
 from serve_app.deps import CurrentUser, ServicesDep, get_current_active_user
+from serve_app.limits import UPLOAD_FORM_LIMITS
 from serve_app.schemas import (
     ImageProcessingRequest,
     ImageProcessingResponse,
@@ -33,7 +36,13 @@ _NOT_DONE = "The job is non-existent or not done"
     "/upload",
     response_model=UploadFileResponse,
     summary="Upload an image file; returns its file id.",
+    form_limits=UPLOAD_FORM_LIMITS,
     responses=documented(
+        (
+            400,
+            "The multipart form has more than the one file or an oversized text field",
+            "Too many files. Maximum number of files is 1.",
+        ),
         (413, "The file is larger than the upload limit", "The file is larger than the limit"),
         (
             422,
@@ -56,7 +65,7 @@ async def upload_image(
     summary="Download an image file (png) by its id.",
     responses={
         200: {"content": {"image/png": {}}, "description": "The file (.png)"},
-        **documented((404, "The specified file was not found.", "File not found")),
+        **documented((404, "No file with this id belongs to the user.", "File not found")),
     },
 )
 async def download_image_file(file: uuid.UUID, user: CurrentUser, services: ServicesDep):
@@ -99,7 +108,8 @@ async def process_image(
     response_model=ImageProcessingResponse,
     summary="The result of an image processing task.",
     responses=documented(
-        (406, "The task does not exist or has not finished", _NOT_DONE),
+        TASK_MISSING,
+        task_not_ready(_NOT_DONE),
         (422, "The task is not an image processing task", "There is no such image processing task"),
     ),
 )
