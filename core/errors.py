@@ -4,7 +4,7 @@ These modules are pure Python (no Ray, no FastAPI); the web layer decides how to
 the exceptions to HTTP responses.
 """
 
-__all__ = ["MediaError"]
+__all__ = ["DecodeTimeoutError", "MediaError"]
 
 
 class MediaError(ValueError):
@@ -16,4 +16,12 @@ class MediaError(ValueError):
 
     It subclasses :class:`ValueError` so callers that already treat ``ValueError`` as
     "bad input" keep working.
+    """
+
+
+class DecodeTimeoutError(MediaError):
+    """Decoding an upload took longer than its time budget; the decoder was killed.
+
+    Hostile or pathological files (e.g. crafted to make ffmpeg crawl) end up here. It
+    is a :class:`MediaError`, so the web layer answers 422 with ``str(error)``.
     """

@@ -1,19 +1,22 @@
 """Image uploads: validate by content and store as PNG.
 
 Raster images are decoded with Pillow; SVG is checked with defusedxml and rasterised
-with CairoSVG in safe mode. Sizes are in pixels, file contents in bytes.
+with CairoSVG in safe mode, which reads no file or URL: only ``data:`` URLs, whose
+embedded images share the upload's pixel budget. Sizes are in pixels, file contents
+in bytes.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import cairosvg
 from cairosvg.surface import PNGSurface
+from cairosvg.url import safe_fetch
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from PIL import Image, ImageOps
@@ -94,6 +97,53 @@ class _MeasuringSurface(PNGSurface):
         raise _SvgSize(width, height)
 
 
+class _EmbeddedImages:
+    """CairoSVG ``url_fetcher``: ``data:`` URLs only, embedded rasters within a budget.
+
+    CairoSVG's safe mode already answers every other URL (``file:``, ``http:``...)
+    with an empty SVG (:func:`cairosvg.url.safe_fetch`) and this keeps doing so. But
+    it decodes embedded rasters in full, PNGs with cairo (4 bytes per pixel, no
+    limit): a 20000x20000 PNG compresses to a few KB and would take 1.6 GB. Their
+    header sizes are checked here against the pixel budget left, before CairoSVG
+    decodes them, and only :data:`RASTER_FORMATS` are let through (CairoSVG hands
+    anything else to Pillow, whose EPS plugin runs Ghostscript). Gzip-compressed SVG
+    (svgz) is refused: CairoSVG would inflate it without a limit.
+    """
+
+    def __init__(self, max_pixels: int) -> None:
+        self.max_pixels = max_pixels
+        self.left = max_pixels
+
+    def __call__(self, url: str, resource_type: str) -> bytes:
+        data = safe_fetch(url, resource_type)
+        if not url.startswith("data:"):
+            return data  # the empty SVG: nothing was read
+        if data.startswith(b"\x1f\x8b"):
+            raise MediaError("SVG files may not embed compressed SVG images")
+        if resource_type == "text/css" or _looks_like_svg(data):
+            return data  # parsed by CairoSVG with defusedxml; drawn within the canvas
+        too_large = f"(maximum {self.max_pixels} pixels for all of them)"
+        try:
+            # The upload's raster formats only: e.g. EPS would run Ghostscript when drawn.
+            with Image.open(io.BytesIO(data), formats=RASTER_FORMATS) as im:  # header only
+                width, height = im.size
+        except Image.DecompressionBombError as exc:
+            raise MediaError(f"An image embedded in the SVG is too large {too_large}") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise MediaError("An image embedded in the SVG could not be read") from exc
+        if width * height > self.left:
+            raise MediaError(
+                f"An image embedded in the SVG is too large: {width}x{height} pixels {too_large}"
+            )
+        self.left -= width * height
+        return data
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    """CairoSVG's own test for an embedded SVG document (``cairosvg.image``)."""
+    return data.startswith((b"<svg ", b"<?xml", b"<!DOC")) or b"<svg" in data
+
+
 def _svg_to_png(data: bytes, dst: Path, max_pixels: int) -> tuple[int, int]:
     try:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
@@ -105,9 +155,13 @@ def _svg_to_png(data: bytes, dst: Path, max_pixels: int) -> tuple[int, int]:
         raise MediaError(NOT_IMAGE_MESSAGE)
 
     try:
-        _MeasuringSurface.convert(bytestring=data, unsafe=False)
+        _MeasuringSurface.convert(
+            bytestring=data, unsafe=False, url_fetcher=_EmbeddedImages(max_pixels)
+        )
     except _SvgSize as size:
         width, height = size.width, size.height
+    except MediaError:
+        raise
     except Exception as exc:  # CairoSVG raises assorted errors on malformed documents
         raise MediaError(_SVG_RENDER_MESSAGE) from exc
     else:  # the allocation hook always fires; unreachable unless CairoSVG changes
@@ -127,9 +181,16 @@ def _svg_to_png(data: bytes, dst: Path, max_pixels: int) -> tuple[int, int]:
     out_h = min(out_h, max(1, max_pixels // out_w))
 
     try:
-        png = cairosvg.svg2png(
-            bytestring=data, unsafe=False, output_width=out_w, output_height=out_h
+        # svg2png has no url_fetcher parameter; the surface's convert passes it on.
+        png = PNGSurface.convert(
+            bytestring=data,
+            unsafe=False,
+            url_fetcher=_EmbeddedImages(max_pixels),
+            output_width=out_w,
+            output_height=out_h,
         )
+    except MediaError:
+        raise  # from _EmbeddedImages
     except Exception as exc:  # see above
         raise MediaError(_SVG_RENDER_MESSAGE) from exc
 
@@ -184,10 +245,12 @@ def convert_upload_to_png(
     SVG (XML with an ``svg`` root) is parsed with defusedxml, refusing entity
     declarations and external references (a plain ``<!DOCTYPE svg ...>`` is accepted, as
     editors emit it), then rendered by CairoSVG in safe mode, which never reads files or
-    URLs. Its size is taken from the declared width/height/viewBox and, above
-    ``max_pixels``, the drawing is scaled down to fit. Raster images must be one of
-    :data:`RASTER_FORMATS`; the first frame is kept, EXIF rotation applied, and the
-    result stored as RGB, or RGBA when the image has transparency.
+    URLs (they render as nothing) and runs no script. Images embedded as ``data:`` URLs
+    may hold ``max_pixels`` pixels in all. Its size is taken from the declared
+    width/height/viewBox and, above ``max_pixels``, the drawing is scaled down to fit.
+    Raster images must be one of :data:`RASTER_FORMATS`; the first frame is kept, EXIF
+    rotation applied, and the result stored as RGB, or RGBA when the image has
+    transparency.
 
     Args:
         src: Uploaded file; its name/suffix is not trusted.
@@ -200,7 +263,8 @@ def convert_upload_to_png(
 
     Raises:
         MediaError: Not an image ("Only image files uploads are allowed"), truncated or
-            corrupt, too large, or an SVG with entities/external references.
+            corrupt, too large, or an SVG with entities/external references or with
+            embedded images over the pixel budget.
         OSError: ``src`` is missing or ``dst``'s folder is not writable (server faults).
         ValueError: ``max_pixels`` < 1.
     """

@@ -19,7 +19,7 @@ from typing import BinaryIO, Literal
 
 from redis.asyncio import Redis
 
-from core.audio import ALLOWED_AUDIO_EXTENSIONS, convert_upload_to_mp3
+from core.audio import ALLOWED_AUDIO_EXTENSIONS, DEFAULT_DECODE_TIMEOUT_S, convert_upload_to_mp3
 from core.errors import MediaError
 from core.media import ALLOWED_IMAGE_EXTENSIONS, convert_upload_to_png
 
@@ -91,6 +91,7 @@ class FileStore:
         max_bytes: int,
         max_audio_duration_s: float,
         max_image_pixels: int,
+        decode_timeout_s: float = DEFAULT_DECODE_TIMEOUT_S,
     ) -> uuid.UUID:
         """Validate an upload by its content, convert it and store it for ``owner``.
 
@@ -105,11 +106,15 @@ class FileStore:
             max_bytes: Upload size limit in bytes.
             max_audio_duration_s: Longest accepted recording, in seconds.
             max_image_pixels: Largest accepted image area, in pixels.
+            decode_timeout_s: Time budget of ffmpeg/ffprobe on an audio upload, in
+                seconds; the decoder is killed when it runs out.
 
         Returns:
             The new file's UUID.
 
         Raises:
+            UploadTooLarge: (a MediaError) more than ``max_bytes`` bytes.
+            DecodeTimeoutError: (a MediaError) decoding took over ``decode_timeout_s``.
             MediaError: wrong extension, not decodable, too long or too large; nothing
                 is left on disk or in Redis.
         """
@@ -129,6 +134,7 @@ class FileStore:
             max_bytes,
             max_audio_duration_s,
             max_image_pixels,
+            decode_timeout_s,
         )
         try:
             await self.register(kind, owner, [file_id])
@@ -146,12 +152,18 @@ class FileStore:
         max_bytes: int,
         max_audio_duration_s: float,
         max_image_pixels: int,
+        decode_timeout_s: float,
     ) -> None:
         with tempfile.NamedTemporaryFile(dir=self.root / "tmp", suffix=suffix) as staged:
             _copy_limited(source, staged, max_bytes)
             staged.flush()
             if kind == "audio":
-                convert_upload_to_mp3(staged.name, destination, max_duration_s=max_audio_duration_s)
+                convert_upload_to_mp3(
+                    staged.name,
+                    destination,
+                    max_duration_s=max_audio_duration_s,
+                    timeout_s=decode_timeout_s,
+                )
             else:
                 convert_upload_to_png(staged.name, destination, max_pixels=max_image_pixels)
 

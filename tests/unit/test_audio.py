@@ -1,7 +1,9 @@
 """Unit tests for core.audio (needs ffmpeg/ffprobe on PATH)."""
 
 import math
+import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from core.audio import (
     split_audio,
     split_silence,
 )
-from core.errors import MediaError
+from core.errors import DecodeTimeoutError, MediaError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLE_MP3 = DATA / "every_path.mp3"
@@ -308,6 +310,49 @@ def test_convert_min_duration_is_configurable(tmp_path):
 def test_convert_missing_source_is_not_a_media_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         convert_upload_to_mp3(tmp_path / "nope.mp3", tmp_path / "out.mp3")
+
+
+def test_convert_downmixes_many_channels(tmp_path):
+    # A 6-channel upload is decoded as stereo: mp3 holds no more, and the decoded size
+    # of hostile files (Opus allows 255 channels) stays bounded.
+    src = tmp_path / "surround.wav"
+    AudioSegment.from_mono_audiosegments(
+        *[tone(1000, freq=220 * (i + 1)) for i in range(6)]
+    ).export(src, format="wav")
+    assert convert_upload_to_mp3(src, tmp_path / "out.mp3") == pytest.approx(1.0, abs=0.05)
+    assert AudioSegment.from_file(tmp_path / "out.mp3").channels == 2
+
+
+@pytest.fixture
+def hanging_ffmpeg(tmp_path, monkeypatch):
+    """An "ffmpeg" that records its pid and hangs: a decoder stuck on a hostile file."""
+    pid_file = tmp_path / "ffmpeg.pid"
+    script = tmp_path / "ffmpeg"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(AudioSegment, "converter", str(script))
+    return pid_file
+
+
+def test_convert_kills_a_decoder_that_runs_out_of_time(tmp_path, hanging_ffmpeg):
+    out = tmp_path / "out"
+    out.mkdir()
+    started = time.monotonic()
+    with pytest.raises(DecodeTimeoutError, match=r"^Decoding the file took longer than 0.5 s$"):
+        convert_upload_to_mp3(SAMPLE_MP3, out / "a.mp3", timeout_s=0.5)
+    assert time.monotonic() - started < 5  # not the 30 s the decoder wanted
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left running
+        os.kill(int(hanging_ffmpeg.read_text()), 0)
+    assert list(out.iterdir()) == []  # no temp WAV or partial mp3
+
+
+def test_decode_timeout_is_a_media_error_and_validated(tmp_path):
+    assert issubclass(DecodeTimeoutError, MediaError)
+    with pytest.raises(DecodeTimeoutError):  # the whole budget, ffprobe included
+        convert_upload_to_mp3(SAMPLE_MP3, tmp_path / "a.mp3", timeout_s=1e-6)
+    with pytest.raises(ValueError, match="timeout_s"):
+        convert_upload_to_mp3(SAMPLE_MP3, tmp_path / "a.mp3", timeout_s=0)
+    assert convert_upload_to_mp3(SAMPLE_MP3, tmp_path / "b.mp3", timeout_s=None) > 1
 
 
 def test_ffmpeg_is_available():

@@ -1,5 +1,7 @@
 """Unit tests for core.media."""
 
+import base64
+import gzip
 import io
 import struct
 import zlib
@@ -215,6 +217,68 @@ def test_svg_external_file_is_not_read(tmp_path, out):
     # The red secret image would cover the canvas had it been read.
     assert not any(is_red(p) for p in im.getdata())
     assert im.getpixel((20, 15))[3] == 0
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def png_bytes(size: tuple[int, int], colour: str = "red") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_svg_embedded_image_within_budget_is_drawn(tmp_path, out):
+    body = f'<image href="{data_uri(png_bytes((40, 30)), "image/png")}" width="40" height="30"/>'
+    src = write_svg(tmp_path / "embedded.svg", body)
+    assert convert_upload_to_png(src, out / "x.png", max_pixels=2 * 40 * 30) == (40, 30)
+    assert is_red(open_png(out / "x.png").getpixel((20, 15)))
+
+
+@pytest.mark.parametrize(
+    ("images", "max_pixels"),
+    [([(100, 100)], 5000), ([(60, 60), (60, 60)], 5000)],
+    ids=["one-too-large", "together-too-large"],
+)
+def test_svg_embedded_images_share_the_pixel_budget(tmp_path, out, images, max_pixels):
+    # A 20000x20000 PNG is a few KB of zlib; CairoSVG would decode it with 1.6 GB.
+    body = "".join(
+        f'<image href="{data_uri(png_bytes(size), "image/png")}" width="40" height="30"/>'
+        for size in images
+    )
+    src = write_svg(tmp_path / "bomb.svg", body)
+    with pytest.raises(MediaError, match="embedded in the SVG is too large"):
+        convert_upload_to_png(src, out / "x.png", max_pixels=max_pixels)
+    assert list(out.iterdir()) == []
+
+
+def test_svg_embedded_eps_rejected(tmp_path, out):
+    # CairoSVG would hand it to Pillow, whose EPS plugin runs Ghostscript.
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 40 30\nshowpage\n"
+    body = f'<image href="{data_uri(eps, "application/postscript")}" width="40" height="30"/>'
+    with pytest.raises(MediaError, match="embedded in the SVG could not be read"):
+        convert_upload_to_png(write_svg(tmp_path / "eps.svg", body), out / "x.png")
+
+
+def test_svg_embedded_svgz_rejected(tmp_path, out):
+    inner = gzip.compress(f"<svg {SVG_NS} width='4' height='4'>{' ' * 10_000}</svg>".encode())
+    body = f'<image href="{data_uri(inner, "image/svg+xml")}" width="40" height="30"/>'
+    with pytest.raises(MediaError, match="compressed SVG"):
+        convert_upload_to_png(write_svg(tmp_path / "z.svg", body), out / "x.png")
+
+
+def test_svg_urls_are_not_fetched(tmp_path, out, monkeypatch):
+    fetched: list[str] = []
+    monkeypatch.setattr("cairosvg.url.urlopen", lambda request: fetched.append(request.full_url))
+    body = (
+        '<style>@import url("http://127.0.0.1:9/style.css");</style>'
+        '<image href="http://169.254.169.254/latest/meta-data/" width="40" height="30"/>'
+        '<use href="http://127.0.0.1:9/defs.svg#x"/>'
+        "<script>fetch('http://127.0.0.1:9/script')</script>"
+    )
+    assert convert_upload_to_png(write_svg(tmp_path / "urls.svg", body), out / "x.png") == (40, 30)
+    assert fetched == []
 
 
 @pytest.mark.parametrize(
