@@ -27,4 +27,8 @@ export FMR_DATA_DIR=${FMR_DATA_DIR:-$PWD/.data/files}
 cleanup() { [[ -n $started_redis ]] && redis-cli -p "$started_redis" shutdown >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Serve's HTTP proxy (uvicorn) takes the client address from X-Forwarded-For when the
+# peer is 127.0.0.1 unless told to trust nobody; Ray's processes inherit this
+# environment (docs/operations.md, "Rate limits").
+export FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS-}"
 .venv/bin/serve run configs/serve.yaml

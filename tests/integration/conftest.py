@@ -130,10 +130,14 @@ def serve_cluster(
     data_dir = tmp_path_factory.mktemp("files")
     env = {"FMR_REDIS_URL": redis_url, "FMR_KEY_PREFIX": key_prefix, "FMR_DATA_DIR": str(data_dir)}
     port, metrics_port = free_port(), free_port()
-    ray.init(
-        num_cpus=2, num_gpus=DECLARED_GPUS, include_dashboard=False,
-        runtime_env={"env_vars": env}, _metrics_export_port=metrics_port,
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        # Serve's proxy (uvicorn) would otherwise take the client address from a
+        # loopback client's X-Forwarded-For; Ray's processes copy this env at start.
+        patch.setenv("FORWARDED_ALLOW_IPS", "")
+        ray.init(
+            num_cpus=2, num_gpus=DECLARED_GPUS, include_dashboard=False,
+            runtime_env={"env_vars": env}, _metrics_export_port=metrics_port,
+        )
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         cluster = ServeCluster(
