@@ -7,7 +7,7 @@ pixels; ``at_char`` a character offset into the audio segment's text.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -36,12 +36,15 @@ __all__ = [
     "ModelsDataReponse",
     "ReadingSummary",
     "RegisterResponse",
+    "RevokeResponse",
     "TaskCreateResponse",
     "TaskStatusResponse",
     "TextDiff",
     "Token",
     "UploadFileResponse",
     "User",
+    "ValidationErrorResponse",
+    "ValidationIssue",
 ]
 
 # Bounds on client-supplied text so one request cannot exhaust a worker.
@@ -56,6 +59,25 @@ class ErrorResponse(BaseModel):
     """The one error body of the API: ``{"detail": "..."}``."""
 
     detail: str
+
+
+class ValidationIssue(BaseModel):
+    """One way a request does not match its schema, as FastAPI reports it: where
+    (``loc``, e.g. ``["query", "task_id"]``), what (``msg``) and its kind (``type``).
+    ``input`` (the offending value) is left out on the ``/v1/auth`` routes."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationErrorResponse(BaseModel):
+    """The body of a 422: ``{"detail": "..."}`` like every error, or, when the request
+    does not match its schema, ``{"detail": [<ValidationIssue>, ...]}``."""
+
+    detail: str | list[ValidationIssue]
 
 
 class UploadFileResponse(BaseModel):
@@ -254,8 +276,22 @@ class RegisterResponse(BaseModel):
 
 
 class Token(BaseModel):
+    """A bearer access token and the refresh token that renews it (RFC 6749 section 5.1).
+
+    ``refresh_token`` and ``expires_in`` are additive to the spec's two fields.
+    """
+
     access_token: str
     token_type: str
+    refresh_token: str = Field(
+        description="Single-use token for `POST /v1/auth/refresh`; each use returns a "
+        "new one and invalidates it. Reusing an old one revokes the whole session."
+    )
+    expires_in: int = Field(description="Seconds until `access_token` expires.")
+
+
+class RevokeResponse(BaseModel):
+    text: str
 
 
 class User(BaseModel):

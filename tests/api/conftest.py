@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
+from starlette.types import ASGIApp
 
 from core.config import Settings
 from core.plugins import PluginInfo
@@ -60,32 +61,56 @@ class ApiHarness:
         return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
+def build_services(settings: Settings) -> Services:
+    """The harness's services: real Redis (connected lazily, in the event loop of the
+    first request), real storage, the static :data:`MODELS` catalogue."""
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    return Services(
+        settings=settings,
+        redis=redis,
+        users=UserStore(redis, settings.key_prefix, settings.min_password_length),
+        files=FileStore(redis, settings.key_prefix, settings.data_dir),
+        tasks=TaskStore(redis, settings.key_prefix),
+        models=StaticCatalog(MODELS),
+        jwt_secret=JWT_SECRET,
+    )
+
+
 @pytest.fixture
 def make_api(
     redis_url: str, key_prefix: str, tmp_path: Path
 ) -> Iterator[Callable[..., ApiHarness]]:
-    """Factory: ``make_api(**settings_overrides)`` -> a running in-process harness."""
+    """Factory: ``make_api(**settings_overrides)`` -> a running in-process harness.
+
+    Settings overrides may include ``key_prefix`` and ``redis_url`` (two harnesses with
+    the same key prefix act as two ingress replicas of one service). Keyword-only
+    extras: ``peer``, the client address the app sees (``scope["client"]``; default
+    Starlette's ``("testclient", 50000)``), and ``wrap``, a function applied to the
+    ASGI app before it is served (e.g. a server's middleware in front of it).
+    """
     clients: list[TestClient] = []
 
-    def make(**overrides: object) -> ApiHarness:
-        settings = Settings(
-            redis_url=redis_url,
-            key_prefix=f"{key_prefix}{uuid.uuid4().hex[:12]}:",
-            data_dir=tmp_path / f"files-{len(clients)}",
+    def make(
+        *,
+        peer: tuple[str, int] | None = None,
+        wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+        **overrides: object,
+    ) -> ApiHarness:
+        fields: dict[str, object] = {
+            "redis_url": redis_url,
+            "key_prefix": f"{key_prefix}{uuid.uuid4().hex[:12]}:",
+            "data_dir": tmp_path / f"files-{len(clients)}",
             **overrides,
-        )
+        }
+        settings = Settings(**fields)
         # Connections open lazily inside the TestClient's event loop.
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        services = Services(
-            settings=settings,
-            redis=redis,
-            users=UserStore(redis, settings.key_prefix, settings.min_password_length),
-            files=FileStore(redis, settings.key_prefix, settings.data_dir),
-            tasks=TaskStore(redis, settings.key_prefix),
-            models=StaticCatalog(MODELS),
-            jwt_secret=JWT_SECRET,
+        services = build_services(settings)
+        app: ASGIApp = create_app(services)
+        client = TestClient(
+            wrap(app) if wrap else app,
+            raise_server_exceptions=False,
+            **({"client": peer} if peer else {}),
         )
-        client = TestClient(create_app(services), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
         return ApiHarness(client=client, services=services, settings=settings)
