@@ -11,7 +11,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app.api import audio, auth, comparison, health, image, task
 from serve_app.errors import install_error_handlers
+from serve_app.limits import install_body_limits
 from serve_app.metrics import Metrics, NullMetrics
+from serve_app.openapi import install_shared_responses
+from serve_app.ratelimit import install_rate_limiting
 from serve_app.services import Services
 
 __all__ = ["RequestMetricsMiddleware", "create_app"]
@@ -82,6 +85,12 @@ def create_app(services: Services, metrics: Metrics | None = None) -> FastAPI:
     for area in (audio, image, auth, comparison, task, health):
         v1.include_router(area.router)
     app.include_router(v1)
+    # 401, 413, 429, 503... come from dependencies and middleware: documented once.
+    install_shared_responses(app)
     install_error_handlers(app)
+    # Innermost of the middleware: 413s go through rate limiting and metrics too.
+    install_body_limits(app, services.settings)
+    # Before the metrics middleware, so that 429s are counted too.
+    install_rate_limiting(app, services)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics or NullMetrics(), api=app)
     return app

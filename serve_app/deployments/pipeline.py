@@ -19,6 +19,8 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError,
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.assessment import Assessment, HeardWord, RefWord
 from core.config import get_settings
@@ -42,11 +44,14 @@ _RETRYABLE = (
     RayActorError,
     BackPressureError,
     DeploymentUnavailableError,
+    # Redis restarting: the task's records are intact, only this attempt broke.
+    RedisConnectionError,
+    RedisTimeoutError,
 )
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A model replica died or was unavailable: the task deserves another attempt."""
+    """A model replica died or was unavailable, or Redis was: worth another attempt."""
     return isinstance(error, _RETRYABLE)
 
 
