@@ -53,9 +53,10 @@ def sample_ray_rss(samples: list[dict], stop: threading.Event, period_s: float) 
             cmdline = proc.info["cmdline"] or []
             title = cmdline[0] if cmdline else ""
             if title.startswith("ray::") and proc.info["memory_info"] is not None:
-                rss[f"{title.split()[0]} {proc.info['pid']}"] = (
-                    proc.info["memory_info"].rss / 2**20
-                )
+                # Ray appends the running method to the title ("...:Ingress.handle_request");
+                # keep the actor's name so one process stays one series.
+                actor = title.split()[0].split(".")[0]
+                rss[f"{actor} {proc.info['pid']}"] = proc.info["memory_info"].rss / 2**20
         samples.append({"t": time.monotonic() - started, "rss": rss})
         stop.wait(period_s)
 
