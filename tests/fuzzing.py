@@ -58,6 +58,7 @@ __all__ = [
     "report_at_end",
     "run_case",
     "same_schema",
+    "task_requests",
     "with_known_values",
 ]
 
@@ -353,3 +354,29 @@ def _statuses(counts: dict[str, int]) -> str:
 
 def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
+
+
+def task_requests(
+    audio_id: str, image_id: str, audio_model: str, image_model: str
+) -> dict[str, dict[str, Any]]:
+    """A valid body for each task-creating path, on the given files and models."""
+    return {
+        "/v1/audio/process/task": {"audio_file": audio_id, "audio_model": audio_model},
+        "/v1/audio/extract/task": {
+            "audio_file": audio_id,
+            "audio_model": audio_model,
+            "phrases": ["every path"],
+        },
+        "/v1/image/process/task": {"image_file": image_id, "image_model": image_model},
+        "/v1/comparison/audio/image/task": {
+            "audio_file": audio_id,
+            "image_file": image_id,
+            "audio_model": audio_model,
+            "image_model": image_model,
+        },
+        "/v1/comparison/audio/text/task": {
+            "audio_file": audio_id,
+            "audio_model": audio_model,
+            "text": ["Every path"],
+        },
+    }

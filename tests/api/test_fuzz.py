@@ -34,6 +34,7 @@ from tests.fuzzing import (
     report_at_end,
     run_case,
     same_schema,
+    task_requests,
 )
 
 #: Fuzzing-phase examples per operation (the coverage phase adds its own cases).
@@ -123,26 +124,7 @@ def _resources(
         "/v1/image/upload", files={"upload_file": (sample_image.name, sample_image.read_bytes())}
     )
     audio_id, image_id = audio["file_id"], image["file_id"]
-    requests_by_kind = {
-        "/v1/audio/process/task": {"audio_file": audio_id, "audio_model": AUDIO_MODEL},
-        "/v1/audio/extract/task": {
-            "audio_file": audio_id,
-            "audio_model": AUDIO_MODEL,
-            "phrases": ["every path"],
-        },
-        "/v1/image/process/task": {"image_file": image_id, "image_model": IMAGE_MODEL},
-        "/v1/comparison/audio/image/task": {
-            "audio_file": audio_id,
-            "image_file": image_id,
-            "audio_model": AUDIO_MODEL,
-            "image_model": IMAGE_MODEL,
-        },
-        "/v1/comparison/audio/text/task": {
-            "audio_file": audio_id,
-            "audio_model": AUDIO_MODEL,
-            "text": ["Every path"],
-        },
-    }
+    requests_by_kind = task_requests(audio_id, image_id, AUDIO_MODEL, IMAGE_MODEL)
     queued, completed, failed = [], {}, {}
     results = _results(audio_id)
     for path, body in requests_by_kind.items():

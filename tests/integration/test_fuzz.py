@@ -37,6 +37,7 @@ from tests.fuzzing import (
     report_at_end,
     run_case,
     same_schema,
+    task_requests,
 )
 from tests.integration.conftest import Account, make_account, upload, wait_for_task
 
@@ -135,26 +136,7 @@ def _resources(
     assert audio.status_code == 200, audio.text
     assert image.status_code == 200, image.text
     audio_id, image_id = audio.json()["file_id"], image.json()["file_id"]
-    bodies = {
-        "/v1/audio/process/task": {"audio_file": audio_id, "audio_model": AUDIO_MODEL},
-        "/v1/audio/extract/task": {
-            "audio_file": audio_id,
-            "audio_model": AUDIO_MODEL,
-            "phrases": ["every path"],
-        },
-        "/v1/image/process/task": {"image_file": image_id, "image_model": IMAGE_MODEL},
-        "/v1/comparison/audio/image/task": {
-            "audio_file": audio_id,
-            "image_file": image_id,
-            "audio_model": AUDIO_MODEL,
-            "image_model": IMAGE_MODEL,
-        },
-        "/v1/comparison/audio/text/task": {
-            "audio_file": audio_id,
-            "audio_model": AUDIO_MODEL,
-            "text": ["Every path"],
-        },
-    }
+    bodies = task_requests(audio_id, image_id, AUDIO_MODEL, IMAGE_MODEL)
     task_ids = []
     for path, body in bodies.items():
         created = http.post(path, json=body, headers=account.headers)
