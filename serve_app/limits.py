@@ -76,6 +76,11 @@ class BodySizeLimitMiddleware:
 
     Routes are matched on the exact path (without the ASGI ``root_path``).
 
+    NOTE: Starlette's ``RequestBodyLimitMiddleware`` (route ``max_body_size``) is not
+    used: it answers ``text/plain`` "Content Too Large" instead of the API's one
+    error body, takes its limits when routes are declared (at import, before
+    ``Settings`` are read), and lets the app start before refusing a declared size.
+
     Args:
         app: The ASGI app to guard.
         default: Limit of every path not in ``routes``.
