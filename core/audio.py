@@ -46,16 +46,17 @@ __all__ = [
 
 StrPath = str | os.PathLike[str]
 
-#: Upload suffixes accepted by the API spec, verbatim. ``.acc`` is the spec's typo for
-#: ``.aac``; it is kept so clients that follow the spec are not rejected.
+#: Upload suffixes of the API spec, verbatim, plus ``.webm`` (browsers' MediaRecorder).
+#: Only a hint to ffprobe (``core.storage.format_hint``): the content decides what is
+#: accepted. ``.acc`` is the spec's typo for ``.aac``.
 ALLOWED_AUDIO_EXTENSIONS = frozenset(
-    {".acc", ".aac", ".mp3", ".m4a", ".oga", ".ogv", ".ogg", ".opus", ".wav"}
+    {".acc", ".aac", ".mp3", ".m4a", ".oga", ".ogv", ".ogg", ".opus", ".wav", ".webm"}
 )
 
-#: ffprobe demuxer names accepted by content. Derived from ALLOWED_AUDIO_EXTENSIONS
-#: (aac: ADTS .aac; mov: .m4a; ogg: .oga/.ogv/.ogg/.opus) plus matroska, the WebM/Opus
-#: container browsers' MediaRecorder produces. An allow-list keeps ffmpeg away from
-#: playlist/reference demuxers (hls, concat) that open other files or URLs.
+#: ffprobe demuxer names accepted: the gate. Derived from ALLOWED_AUDIO_EXTENSIONS
+#: (aac: ADTS .aac; mov: .m4a; ogg: .oga/.ogv/.ogg/.opus; matroska: .webm, the
+#: WebM/Opus container of browsers' MediaRecorder). An allow-list keeps ffmpeg away
+#: from playlist/reference demuxers (hls, concat) that open other files or URLs.
 ACCEPTED_AUDIO_CONTAINERS = frozenset({"aac", "matroska", "mov", "mp3", "ogg", "wav"})
 
 NOT_AUDIO_MESSAGE = "Only audio files uploads are allowed"
@@ -355,7 +356,8 @@ def _probe(path: str, budget: _Budget) -> tuple[str, int, int]:
     for name in formats:
         if name in ACCEPTED_AUDIO_CONTAINERS:
             return name, channels, rate_hz
-    raise MediaError(f"Unsupported audio format: {formats[0]}")
+    # The spec's sentence first, so clients matching on it see the same answer.
+    raise MediaError(f"{NOT_AUDIO_MESSAGE}. Unsupported audio format: {formats[0]}")
 
 
 def _ffmpeg(*args: str) -> list[str]:

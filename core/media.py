@@ -33,7 +33,8 @@ __all__ = [
 
 StrPath = str | os.PathLike[str]
 
-#: Upload suffixes accepted by the API spec.
+#: Upload suffixes of the API spec; only a hint (``core.storage.format_hint``), never
+#: the gate: Pillow's format detection on the content decides.
 ALLOWED_IMAGE_EXTENSIONS = frozenset(
     {".avif", ".bmp", ".gif", ".ico", ".jpeg", ".jpg", ".png", ".svg", ".tif", ".tiff", ".webp"}
 )

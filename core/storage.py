@@ -10,6 +10,7 @@ but never a record pointing at nothing.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import tempfile
 import time
 import uuid
@@ -23,11 +24,23 @@ from core.audio import ALLOWED_AUDIO_EXTENSIONS, DEFAULT_DECODE_TIMEOUT_S, conve
 from core.errors import MediaError
 from core.media import ALLOWED_IMAGE_EXTENSIONS, convert_upload_to_png
 
-__all__ = ["FileKind", "FileStore", "UploadTooLarge"]
+__all__ = ["FileKind", "FileStore", "UploadTooLarge", "format_hint"]
 
 FileKind = Literal["audio", "image"]
 _SUFFIX: dict[str, str] = {"audio": ".mp3", "image": ".png"}
 _COPY_CHUNK = 1024 * 1024
+
+#: Python's built-in MIME table (not the host's mime.types, so every node agrees) plus
+#: types browsers send that it lacks: audio/wav and MediaRecorder's audio/webm.
+_MIME_TYPES = mimetypes.MimeTypes()
+for _type, _suffix in (
+    ("audio/webm", ".webm"),
+    ("audio/wav", ".wav"),
+    ("audio/wave", ".wav"),
+    ("audio/vnd.wave", ".wav"),
+    ("audio/x-m4a", ".m4a"),
+):
+    _MIME_TYPES.add_type(_type, _suffix)
 
 
 class UploadTooLarge(MediaError):
@@ -88,6 +101,7 @@ class FileStore:
         source: BinaryIO,
         filename: str | None,
         *,
+        content_type: str | None = None,
         max_bytes: int,
         max_audio_duration_s: float,
         max_image_pixels: int,
@@ -95,14 +109,20 @@ class FileStore:
     ) -> uuid.UUID:
         """Validate an upload by its content, convert it and store it for ``owner``.
 
-        Audio is decoded with ffmpeg (through pydub) and stored as mp3; images are
-        decoded with Pillow (SVG rendered with cairosvg) and stored as png.
+        The content alone decides whether the upload is accepted: audio is probed with
+        ffprobe and decoded with ffmpeg, then stored as mp3; images are detected and
+        decoded with Pillow (SVG parsed with defusedxml, rendered with cairosvg), then
+        stored as png. The file name and MIME type are only hints (see
+        :func:`format_hint`): a browser's ``blob``, a name without an extension or a
+        wrong extension does not refuse a valid file, and a right one does not admit
+        an invalid file.
 
         Args:
             kind: ``"audio"`` or ``"image"``.
             owner: Username of the uploader.
             source: The uploaded bytes (read in 1 MiB chunks).
-            filename: The client's file name; only its extension is used.
+            filename: The client's file name (any string, possibly empty); a hint only.
+            content_type: The part's MIME type as the client sent it; a hint only.
             max_bytes: Upload size limit in bytes.
             max_audio_duration_s: Longest accepted recording, in seconds.
             max_image_pixels: Largest accepted image area, in pixels.
@@ -115,13 +135,10 @@ class FileStore:
         Raises:
             UploadTooLarge: (a MediaError) more than ``max_bytes`` bytes.
             DecodeTimeoutError: (a MediaError) decoding took over ``decode_timeout_s``.
-            MediaError: wrong extension, not decodable, too long or too large; nothing
-                is left on disk or in Redis.
+            MediaError: not a file of ``kind`` by its content, not decodable, too long
+                or too large; nothing is left on disk or in Redis.
         """
-        allowed = ALLOWED_AUDIO_EXTENSIONS if kind == "audio" else ALLOWED_IMAGE_EXTENSIONS
-        suffix = Path(filename or "").suffix.lower()
-        if suffix not in allowed:
-            raise MediaError(f"Only {kind} files uploads are allowed")
+        suffix = format_hint(kind, filename, content_type)
         file_id = uuid.uuid4()
         destination = self.path(kind, file_id)
         # Copy and decode in a worker thread: both block for as long as the file is big.
@@ -166,6 +183,35 @@ class FileStore:
                 )
             else:
                 convert_upload_to_png(staged.name, destination, max_pixels=max_image_pixels)
+
+
+def format_hint(kind: FileKind, filename: str | None, content_type: str | None) -> str:
+    """The suffix to stage an upload under: the client's, if it is a known one.
+
+    ffprobe weighs a matching extension when content alone is ambiguous (raw ADTS
+    AAC, mp3 behind junk bytes), so a plausible suffix helps it; an unknown one is
+    dropped so that a hostile name (``.txt``, ``.m3u8``) cannot steer it toward a
+    demuxer outside the allow-list. Never used to accept or refuse a file.
+
+    Args:
+        kind: ``"audio"`` or ``"image"``.
+        filename: The client's file name, e.g. ``"a.mp3"``, ``"blob"``, ``" "``.
+        content_type: The part's MIME type, e.g. ``"audio/mpeg"``; parameters such
+            as ``;codecs=opus`` are ignored.
+
+    Returns:
+        A suffix from ``ALLOWED_AUDIO_EXTENSIONS`` / ``ALLOWED_IMAGE_EXTENSIONS``
+        (``".mp3"``), or ``""`` when neither hint names one.
+    """
+    allowed = ALLOWED_AUDIO_EXTENSIONS if kind == "audio" else ALLOWED_IMAGE_EXTENSIONS
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in allowed:
+        return suffix
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    for guess in _MIME_TYPES.guess_all_extensions(mime) if mime else []:
+        if guess in allowed:
+            return guess
+    return ""
 
 
 def _copy_limited(source: BinaryIO, target: BinaryIO, max_bytes: int) -> None:

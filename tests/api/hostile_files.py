@@ -51,6 +51,16 @@ def ogg() -> bytes:
 
 
 @cache
+def ogg_opus() -> bytes:
+    return _transcode("-acodec", "libopus", "-f", "ogg")
+
+
+@cache
+def webm_opus() -> bytes:
+    return _transcode("-acodec", "libopus", "-f", "webm")
+
+
+@cache
 def flac() -> bytes:
     return _transcode("-f", "flac")
 
@@ -86,6 +96,13 @@ def png_image(size: tuple[int, int] = (64, 48), colour: str = "red") -> bytes:
 def jpeg_image(size: tuple[int, int] = (64, 48), comment: bytes = b"") -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, "blue").save(buf, format="JPEG", comment=comment)
+    return buf.getvalue()
+
+
+def pdf() -> bytes:
+    """A one-page PDF (Pillow writes it; its plugin for PDF is write-only)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buf, format="PDF")
     return buf.getvalue()
 
 

@@ -11,8 +11,8 @@ Every case sends one bad request and checks that
 * the app keeps serving.
 
 A few cases are hostile but *accepted*, because the only harm they could do is
-neutralised: file names with path characters (the name is never used as a path:
-only its extension is read) and polyglots or SVGs with scripts/external references
+neutralised: file names with path characters (the name is never used as a path, and
+the content alone decides what a file is) and polyglots or SVGs with scripts/external references
 (stored as a freshly encoded PNG, so no appended payload or script survives and no
 URL is fetched). Those must store exactly one file, named by its new UUID, whose
 bytes are checked. ``test_app_survives_the_whole_corpus`` then fires every case with
@@ -36,6 +36,7 @@ import httpx
 import pytest
 import redis
 from PIL import Image
+from pydub import AudioSegment
 
 from tests.api import hostile_files as hf
 from tests.api.conftest import ApiHarness
@@ -131,6 +132,60 @@ def upload(kind: str, name: str | None, data: bytes | Callable[[Ctx], bytes]):
         )
 
     return send
+
+
+def named_upload(kind: str, name: str, content_type: str, data: Callable[[], bytes]):
+    """A case's ``send``: one file part with exactly this ``filename`` and type.
+
+    The multipart body is written by hand because httpx leaves out an empty
+    ``filename=""``, which some clients do send.
+    """
+
+    def send(ctx: Ctx) -> httpx.Response:
+        boundary = uuid.uuid4().hex
+        head = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="upload_file"; filename="{name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        body = head + data() + f"\r\n--{boundary}--\r\n".encode()
+        headers = {**ctx.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return ctx.client.post(f"/v1/{kind}/upload", content=body, headers=headers)
+
+    return send
+
+
+#: Recordings and photos as clients send them: (label, endpoint kind, MIME type, bytes).
+#: ogg/opus is Firefox's MediaRecorder format, webm/opus Chrome's.
+GOOD_MEDIA = [
+    ("mp3", "audio", "audio/mpeg", hf.mp3),
+    ("ogg-opus", "audio", "audio/ogg;codecs=opus", hf.ogg_opus),
+    ("webm-opus", "audio", "audio/webm;codecs=opus", hf.webm_opus),
+    ("wav", "audio", "audio/wav", hf.wav),
+    ("jpeg", "image", "image/jpeg", hf.jpeg_image),
+    ("png", "image", "image/png", hf.png_image),
+]
+#: File names without a usable extension: empty, a space (a client of the original
+#: service), a browser's Blob and a plain name.
+NAMES_WITHOUT_EXTENSION = {"empty": "", "space": " ", "blob": "blob", "recording": "recording"}
+
+
+def content_decides() -> list[Case]:
+    """Valid files under names without an extension, each its own named case; the
+    ``recording`` ones go as application/octet-stream, so no MIME type helps either."""
+    return [
+        Case(
+            f"name-{label}-holding-{media}",
+            named_upload(
+                kind, name, "application/octet-stream" if name == "recording" else mime, make
+            ),
+            200,
+            "",
+            stores=kind,
+        )
+        for label, name in NAMES_WITHOUT_EXTENSION.items()
+        for media, kind, mime, make in GOOD_MEDIA
+    ]
 
 
 def chunked_upload(kind: str, name: str, size: int):
@@ -246,7 +301,24 @@ CASES: list[Case] = [
         422,
         NOT_AUDIO,
     ),
-    Case("no-extension", upload("audio", "recording", lambda c: hf.mp3()), 422, NOT_AUDIO),
+    Case(
+        "jpeg-sent-as-audio-mpeg",
+        named_upload("audio", "a.mp3", "audio/mpeg", hf.jpeg_image),
+        422,
+        NOT_AUDIO,
+    ),
+    Case(
+        "text-named-mp3-sent-as-audio-mpeg",
+        named_upload("audio", "a.mp3", "audio/mpeg", lambda: b"Every path is the right path.\n"),
+        422,
+        NOT_AUDIO,
+    ),
+    Case(
+        "mp3-sent-to-the-image-endpoint-as-image-png",
+        named_upload("image", "a.png", "image/png", hf.mp3),
+        422,
+        NOT_IMAGE,
+    ),
     Case(
         "audio-too-long",
         upload("audio", "a.mp3", lambda c: hf.mp3()),
@@ -336,7 +408,13 @@ CASES: list[Case] = [
         401,
         "Not authenticated",
     ),
-    # --- hostile file names (accepted: only the extension is ever read) ------------------
+    # --- names and MIME types are hints: the content decides (accepted) ----------------
+    *content_decides(),
+    Case("mp3-named-txt", upload("audio", "reading.txt", lambda c: hf.mp3()), 200, "",
+         stores="audio"),
+    Case("png-named-pdf", upload("image", "a.pdf", lambda c: hf.png_image()), 200, "",
+         stores="image"),
+    # --- hostile file names (accepted: the name is never used as a path) ----------------
     Case(
         "filename-dot-dot",
         upload("audio", "../../etc/passwd.mp3", lambda c: hf.mp3()),
@@ -378,12 +456,7 @@ CASES: list[Case] = [
         422,
         NOT_IMAGE,
     ),
-    Case(
-        "unsupported-image-extension",
-        upload("image", "a.pdf", lambda c: hf.png_image()),
-        422,
-        NOT_IMAGE,
-    ),
+    Case("pdf-as-image", upload("image", "a.pdf", lambda c: hf.pdf()), 422, NOT_IMAGE),
     Case("png-20000x20000", upload("image", "a.png", lambda c: hf.png_bomb()), 422, "too large"),
     Case(
         "png-header-claims-100000x100000",
@@ -647,6 +720,9 @@ def check(case: Case, api: ApiHarness, ctx: Ctx, inspect: redis.Redis, canary: C
         assert new_files == {stored}  # nothing else, nowhere else (e.g. ../../etc)
         assert new_keys == {f"{api.settings.key_prefix}file:{file_id}"}
         data = (root / stored).read_bytes()
+        if case.stores == "audio":  # every accepted recording is the 1.8 s sample
+            duration = AudioSegment.from_file(root / stored, format="mp3").duration_seconds
+            assert 1.5 < duration < 2.5, duration
         for payload in case.forbidden:
             assert payload not in data
         if case.stores == "image":

@@ -12,7 +12,7 @@ from PIL import Image
 
 from core.audio import load_audio
 from core.errors import MediaError
-from core.storage import FileStore, UploadTooLarge
+from core.storage import FileStore, UploadTooLarge, format_hint
 
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_audio_duration_s": 600.0, "max_image_pixels": 10**7}
 
@@ -95,27 +95,23 @@ _TEXT = b"this is not audio nor an image, only some text\n" * 20
 @pytest.mark.parametrize(
     ("kind", "filename", "content", "limits", "error"),
     [
-        ("audio", "notes.txt", None, {}, MediaError),
-        ("audio", "every_path.png", None, {}, MediaError),
-        ("audio", None, None, {}, MediaError),
+        ("audio", "every_path.mp3", "image", {}, MediaError),
         ("audio", "text.mp3", _TEXT, {}, MediaError),
         ("audio", "empty.mp3", b"", {}, MediaError),
         ("audio", "every_path.mp3", None, {"max_bytes": 4096}, UploadTooLarge),
         ("audio", "every_path.mp3", None, {"max_audio_duration_s": 0.5}, MediaError),
-        ("image", "page.mp3", None, {}, MediaError),
+        ("image", "page.jpg", "audio", {}, MediaError),
         ("image", "text.png", _TEXT, {}, MediaError),
         ("image", "every_path.jpg", None, {"max_bytes": 4096}, UploadTooLarge),
         ("image", "every_path.jpg", None, {"max_image_pixels": 1000}, MediaError),
     ],
     ids=[
-        "audio-bad-extension",
-        "audio-image-extension",
-        "audio-no-filename",
+        "audio-image-content",
         "audio-text-content",
         "audio-empty",
         "audio-too-many-bytes",
         "audio-too-long",
-        "image-bad-extension",
+        "image-audio-content",
         "image-text-content",
         "image-too-many-bytes",
         "image-too-many-pixels",
@@ -124,8 +120,11 @@ _TEXT = b"this is not audio nor an image, only some text\n" * 20
 def test_rejected_upload_leaves_nothing(
     connect, prefix, tmp_path, sample_audio, sample_image, kind, filename, content, limits, error
 ):
-    sample = sample_audio if kind == "audio" else sample_image
-    data = sample.read_bytes() if content is None else content
+    samples = {"audio": sample_audio, "image": sample_image}
+    if content is None or isinstance(content, str):  # the sample of that kind
+        data = samples[content or kind].read_bytes()
+    else:
+        data = content
 
     async def scenario():
         async with connect() as redis:
@@ -139,6 +138,56 @@ def test_rejected_upload_leaves_nothing(
             assert await redis.keys(f"{prefix}*") == []
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("kind", "filename", "content_type"),
+    [
+        ("audio", "notes.txt", "text/plain"),
+        ("audio", "every_path.png", "image/png"),
+        ("audio", None, None),
+        ("audio", "", "application/octet-stream"),
+        ("audio", "blob", "audio/webm;codecs=opus"),
+        ("image", "page.mp3", "audio/mpeg"),
+        ("image", " ", None),
+    ],
+    ids=["txt", "png-name", "no-name", "empty-name", "blob", "image-as-mp3-name", "space"],
+)
+def test_the_content_decides_not_the_name_or_type(
+    connect, prefix, tmp_path, sample_audio, sample_image, kind, filename, content_type
+):
+    sample = sample_audio if kind == "audio" else sample_image
+
+    async def scenario():
+        async with connect() as redis:
+            store = FileStore(redis, prefix, tmp_path)
+            with sample.open("rb") as source:
+                file_id = await store.save_upload(
+                    kind, "alice", source, filename, content_type=content_type, **LIMITS
+                )
+            assert await store.lookup(kind, "alice", file_id) == store.path(kind, file_id)
+            assert _files(tmp_path)["tmp"] == []
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("kind", "filename", "content_type", "hint"),
+    [
+        ("audio", "reading.MP3", None, ".mp3"),
+        ("audio", "blob", "audio/webm;codecs=opus", ".webm"),
+        ("audio", " ", "audio/mpeg", ".mp3"),
+        ("audio", "", "audio/wav", ".wav"),
+        ("audio", "reading.txt", "application/octet-stream", ""),
+        ("audio", "list.m3u8", "application/vnd.apple.mpegurl", ""),
+        ("audio", None, None, ""),
+        ("image", "scan", "image/jpeg", ".jpg"),
+        ("image", "page.PNG", "image/jpeg", ".png"),
+        ("image", "page.pdf", "application/pdf", ""),
+    ],
+)
+def test_format_hint_is_a_known_suffix_or_nothing(kind, filename, content_type, hint):
+    assert format_hint(kind, filename, content_type) == hint
 
 
 def test_failed_registration_removes_the_converted_file(connect, prefix, tmp_path, sample_audio):
