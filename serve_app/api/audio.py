@@ -9,9 +9,9 @@ from fastapi.responses import FileResponse
 
 from core.tasks import TaskKind
 from serve_app.api.common import (
-    TASK_MISSING,
     create_task,
     documented,
+    missing_inputs,
     models_response,
     save_upload,
     task_not_ready,
@@ -32,9 +32,7 @@ from serve_app.schemas import (
 router = APIRouter(prefix="/audio", tags=["audio"], dependencies=[Depends(get_current_active_user)])
 
 _NOT_DONE = "The job is non-existent or not done"
-_MISSING = documented(
-    (404, "The specified file or model was not found.", "No such audio file available")
-)
+_MISSING = documented(missing_inputs("audio"))
 
 
 @router.post(
@@ -117,7 +115,6 @@ async def process_audio(
     response_model=AudioProcessingResponse,
     summary="The result of an audio processing task.",
     responses=documented(
-        TASK_MISSING,
         task_not_ready(_NOT_DONE),
         (422, "The task is not an audio processing task", "There is no such audio processing task"),
     ),
@@ -165,7 +162,6 @@ async def extract_text_from_audio(
     response_model=AudioExtractPhrasesResponse,
     summary="The result of a phrase extraction task.",
     responses=documented(
-        TASK_MISSING,
         task_not_ready(_NOT_DONE),
         (422, "The task is not an audio extraction task", "There is no such audio extraction task"),
     ),

@@ -25,8 +25,10 @@ from serve_app.services import Services
 __all__ = [
     "TASK_MISSING",
     "TASK_NOT_FOUND",
+    "TASK_UNAVAILABLE",
     "create_task",
     "documented",
+    "missing_inputs",
     "models_response",
     "task_not_ready",
     "require_file",
@@ -36,42 +38,76 @@ __all__ = [
     "task_result",
 ]
 
-#: The ``detail`` for a task id that is unknown or belongs to another user. The two
-#: cases answer the same on every endpoint, so ids of other users' tasks cannot be probed.
+#: ``/v1/task/status``'s ``detail`` for a task id that is unknown or belongs to another
+#: user. The two cases answer the same, so ids of other users' tasks cannot be probed.
 TASK_NOT_FOUND = "Task not found"
 
-#: ``documented`` triple for the 404 of an endpoint that takes a task id.
+#: The result endpoints' ``detail`` (406, the spec's sentence) for a task id that is
+#: unknown or belongs to another user: the same answer for both, as for TASK_NOT_FOUND.
+TASK_UNAVAILABLE = (
+    "It is impossible to get task result (task does not exist or it has not finished yet)"
+)
+
+#: ``documented`` triple for the 404 of ``/v1/task/status``.
 TASK_MISSING = (
     404,
     "No task with this id belongs to the user (unknown, or another user's)",
     TASK_NOT_FOUND,
 )
 
+#: A documented error: ``(status, description, detail)``; ``detail`` is one example
+#: ``detail`` or a mapping of example names to ``detail``s.
+Documented = tuple[int, str, str | dict[str, str]]
 
-def task_not_ready(detail: str) -> tuple[int, str, str]:
-    """``documented`` triple for a result endpoint's 406 (the spec's ``detail``)."""
+
+def task_not_ready(detail: str) -> Documented:
+    """``documented`` triple for a result endpoint's 406, with the three cases' bodies.
+
+    Args:
+        detail: The endpoint's spec ``detail`` for the caller's own unfinished task.
+    """
     return (
         406,
-        'The task has not finished yet, or it failed ("The task failed: <reason>")',
-        detail,
+        "No task with this id belongs to the user (unknown, or another user's: both "
+        f'answer "{TASK_UNAVAILABLE}"), or the task has not finished yet, or it failed',
+        {
+            "unknown": TASK_UNAVAILABLE,
+            "not_finished": detail,
+            "failed": "The task failed: <reason>",
+        },
     )
 
 
-def documented(*errors: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for ``(status, description, example detail)`` triples.
+def missing_inputs(*kinds: str) -> Documented:
+    """``documented`` triple for a task creation's 404: each model and file it names.
+
+    Args:
+        kinds: ``"audio"`` and/or ``"image"``, in the order they are checked.
+    """
+    examples = {f"{kind}_model": f"No such {kind} model available" for kind in kinds}
+    examples |= {f"{kind}_file": f"No such {kind} file available" for kind in kinds}
+    return 404, "The specified file or model was not found.", examples
+
+
+def documented(*errors: Documented) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``(status, description, example detail(s))`` triples.
 
     The body is :class:`ErrorResponse`; a 422's is :class:`ValidationErrorResponse`,
     whose ``detail`` may also be FastAPI's list of validation issues. Statuses every
     route shares (401, 413, 429, 503...) are added by ``serve_app.openapi``.
     """
-    return {
-        code: {
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code, description, detail in errors:
+        if isinstance(detail, dict):
+            media = {"examples": {k: {"value": {"detail": v}} for k, v in detail.items()}}
+        else:
+            media = {"example": {"detail": detail}}
+        responses[code] = {
             "model": ValidationErrorResponse if code == 422 else ErrorResponse,
             "description": description,
-            "content": {"application/json": {"example": {"detail": detail}}},
+            "content": {"application/json": media},
         }
-        for code, description, detail in errors
-    }
+    return responses
 
 
 async def require_model(services: Services, kind: PluginKind, name: str) -> None:
@@ -105,12 +141,14 @@ async def task_result(
     """The stored result of the user's completed task.
 
     Raises:
-        HTTPException: 404 "Task not found" when the task is unknown or someone
-            else's (the same answer for both); 422 ``wrong_kind`` when it is not of
-            one of ``kinds``; 406 with the reason when it failed; 406 ``not_ready``
-            when it has not finished.
+        HTTPException: 406 :data:`TASK_UNAVAILABLE` when the task is unknown or
+            someone else's (the same answer for both, the spec's); 422 ``wrong_kind``
+            when it is not of one of ``kinds``; 406 with the reason when it failed;
+            406 ``not_ready`` when it has not finished.
     """
-    task = await require_task(services, user, task_id)
+    task = await services.tasks.get(task_id, owner=user.username)
+    if task is None:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, TASK_UNAVAILABLE)
     if kinds is not None and task.kind not in kinds:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, wrong_kind)
     if task.status is TaskStatus.FAILED:
@@ -134,13 +172,15 @@ async def models_response(services: Services, kind: PluginKind) -> ModelsDataRep
 async def save_upload(
     services: Services, user: User, kind: FileKind, upload_file: UploadFile
 ) -> UploadFileResponse:
-    """Validate, convert and store an upload for the user (limits from settings)."""
+    """Validate by content, convert and store an upload for the user (limits from
+    settings); the file name and MIME type are only hints."""
     settings = services.settings
     file_id = await services.files.save_upload(
         kind,
         user.username,
         upload_file.file,
         upload_file.filename,
+        content_type=upload_file.content_type,
         max_bytes=settings.max_upload_bytes,
         max_audio_duration_s=settings.max_audio_duration_s,
         max_image_pixels=settings.max_image_pixels,

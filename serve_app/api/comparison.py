@@ -12,10 +12,10 @@ from core.annotate import Mark, annotate_page
 from core.plugins.types import Rectangle
 from core.tasks import TaskKind
 from serve_app.api.common import (
-    TASK_MISSING,
+    TASK_UNAVAILABLE,
     create_task,
     documented,
-    require_task,
+    missing_inputs,
     task_not_ready,
     task_result,
 )
@@ -59,9 +59,7 @@ def _filtered(result: dict[str, Any], min_confidence: float) -> dict[str, Any]:
     "/audio/image/task",
     response_model=TaskCreateResponse,
     summary="Create a task comparing a recording with the text on an image.",
-    responses=documented(
-        (404, "The specified file or model was not found.", "No such image model available")
-    ),
+    responses=documented(missing_inputs("image", "audio")),
 )
 async def compare_audio_to_image(
     request: AudioToImageComparisonRequest, user: CurrentUser, services: ServicesDep
@@ -86,7 +84,6 @@ async def compare_audio_to_image(
     response_model=AudioImageComparisonResultsResponse,
     summary="The result of an audio/image comparison task.",
     responses=documented(
-        TASK_MISSING,
         task_not_ready(_NOT_READY),
         (
             422,
@@ -119,8 +116,8 @@ async def get_audio_image_comparison_result(
     responses={
         200: {"content": {"image/png": {}}, "description": "A PNG image."},
         **documented(
-            TASK_MISSING,
             task_not_ready(_NOT_READY),
+            (404, "The task's photo no longer exists", "No such image file available"),
             (422, "The task is not an audio/image comparison", _NOT_IMAGE_TASK),
         ),
     },
@@ -138,7 +135,9 @@ async def get_audio_image_comparison_annotated(
     result = await task_result(
         services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
     )
-    task = await require_task(services, user, task_id)
+    task = await services.tasks.get(task_id, owner=user.username)
+    if task is None:  # deleted since its result was read
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, TASK_UNAVAILABLE)
     path = await services.files.lookup(
         "image", user.username, uuid.UUID(task.payload["image_file"])
     )
@@ -169,9 +168,7 @@ def _label(error: dict[str, Any]) -> str:
     "/audio/text/task",
     response_model=TaskCreateResponse,
     summary="Create a task comparing a recording with a given text.",
-    responses=documented(
-        (404, "The specified file or model was not found.", "No such audio model available")
-    ),
+    responses=documented(missing_inputs("audio")),
 )
 async def compare_audio_to_text(
     request: AudioToTextComparisonRequest, user: CurrentUser, services: ServicesDep
@@ -195,7 +192,6 @@ async def compare_audio_to_text(
     response_model=AudioTextComparisonResultsResponse,
     summary="The result of an audio/text comparison task.",
     responses=documented(
-        TASK_MISSING,
         task_not_ready(_NOT_READY),
         (
             422,

@@ -9,9 +9,9 @@ from fastapi.responses import FileResponse
 
 from core.tasks import TaskKind
 from serve_app.api.common import (
-    TASK_MISSING,
     create_task,
     documented,
+    missing_inputs,
     models_response,
     save_upload,
     task_not_ready,
@@ -85,9 +85,7 @@ async def get_models(services: ServicesDep) -> ModelsDataReponse:
     "/process/task",
     response_model=TaskCreateResponse,
     summary="Create an image processing (text recognition) task.",
-    responses=documented(
-        (404, "The specified file or model was not found.", "No such image file available")
-    ),
+    responses=documented(missing_inputs("image")),
 )
 async def process_image(
     request: ImageProcessingRequest, user: CurrentUser, services: ServicesDep
@@ -108,7 +106,6 @@ async def process_image(
     response_model=ImageProcessingResponse,
     summary="The result of an image processing task.",
     responses=documented(
-        TASK_MISSING,
         task_not_ready(_NOT_DONE),
         (422, "The task is not an image processing task", "There is no such image processing task"),
     ),

@@ -42,10 +42,11 @@ async def get_job_status(
 @router.get(
     "/result",
     summary="The result of any finished task, in its kind's result schema.",
-    responses=documented(TASK_MISSING, task_not_ready(_NOT_READY)),
+    responses=documented(task_not_ready(_NOT_READY)),
 )
 async def get_job_result(
     task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
-    """404 for an unknown task or another user's, 406 until it has finished."""
+    """406 for an unknown task or another user's (the same answer), and until it has
+    finished."""
     return await task_result(services, user, task_id, None, _NOT_READY)

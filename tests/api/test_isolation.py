@@ -1,8 +1,10 @@
 """Isolation: files, audio segments, tasks and results belong to their creator.
 
 For every endpoint that takes an id, another user's id answers exactly like an
-unknown one: 404 with the same body, never the owner's data; the owner gets 200 on
-the same request. ``ENDPOINTS`` lists every (endpoint, id parameter) pair, and
+unknown one: the same status and body, never the owner's data; the owner gets 200 on
+the same request. That answer is 404 everywhere but on the result endpoints, where
+it is the spec's 406 "It is impossible to get task result (task does not exist or it
+has not finished yet)". ``ENDPOINTS`` lists every (endpoint, id parameter) pair, and
 ``test_every_id_parameter_of_the_api_is_in_the_table`` walks the OpenAPI document so
 that a new endpoint taking an id cannot skip these tests.
 
@@ -27,6 +29,9 @@ from tests.api.conftest import ApiHarness
 SECRET = "owner-only-" + uuid.uuid4().hex
 
 TASK_NOT_FOUND = "Task not found"
+TASK_UNAVAILABLE = (
+    "It is impossible to get task result (task does not exist or it has not finished yet)"
+)
 FILE_NOT_FOUND = "File not found"
 NO_AUDIO_FILE = "No such audio file available"
 NO_IMAGE_FILE = "No such image file available"
@@ -46,9 +51,10 @@ class Endpoint:
         param: The id parameter under test (a query parameter, or a JSON body field
             when ``body`` is given).
         resource: What the id names: ``"audio"``/``"image"`` (a file) or a task kind.
-        detail: The 404 ``detail`` for an unknown id or another user's.
+        detail: The ``detail`` for an unknown id or another user's.
         body: The rest of the JSON body; ``"$audio"``/``"$image"`` stand for the
             caller's own file of that kind.
+        status: The status for an unknown id or another user's.
     """
 
     method: str
@@ -57,6 +63,7 @@ class Endpoint:
     resource: str
     detail: str
     body: dict[str, Any] | None = field(default=None)
+    status: int = 404
 
     @property
     def creates_task(self) -> bool:
@@ -103,32 +110,37 @@ ENDPOINTS = [
         NO_AUDIO_FILE,
         {**AUDIO_TASK, "text": ["Every path is the right path."]},
     ),
-    Endpoint("GET", "/v1/audio/process/result", "task_id", "audio_processing", TASK_NOT_FOUND),
-    Endpoint("GET", "/v1/audio/extract/result", "task_id", "audio_extraction", TASK_NOT_FOUND),
-    Endpoint("GET", "/v1/image/process/result", "task_id", "image_processing", TASK_NOT_FOUND),
+    Endpoint("GET", "/v1/audio/process/result", "task_id", "audio_processing", TASK_UNAVAILABLE, status=406),
+    Endpoint("GET", "/v1/audio/extract/result", "task_id", "audio_extraction", TASK_UNAVAILABLE, status=406),
+    Endpoint("GET", "/v1/image/process/result", "task_id", "image_processing", TASK_UNAVAILABLE, status=406),
     Endpoint(
         "GET",
         "/v1/comparison/audio/image/result",
         "task_id",
         "audio_image_comparison",
-        TASK_NOT_FOUND,
+        TASK_UNAVAILABLE,
+        status=406,
     ),
     Endpoint(
         "GET",
         "/v1/comparison/audio/image/annotated",
         "task_id",
         "audio_image_comparison",
-        TASK_NOT_FOUND,
+        TASK_UNAVAILABLE,
+        status=406,
     ),
     Endpoint(
         "GET",
         "/v1/comparison/audio/text/result",
         "task_id",
         "audio_text_comparison",
-        TASK_NOT_FOUND,
+        TASK_UNAVAILABLE,
+        status=406,
     ),
     Endpoint("GET", "/v1/task/status", "task_id", "audio_processing", TASK_NOT_FOUND),
-    Endpoint("GET", "/v1/task/result", "task_id", "audio_processing", TASK_NOT_FOUND),
+    Endpoint(
+        "GET", "/v1/task/result", "task_id", "audio_processing", TASK_UNAVAILABLE, status=406
+    ),
 ]
 
 #: The typed result endpoints and their spec "not ready" (406) messages.
@@ -293,13 +305,14 @@ def unknown() -> str:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
-def test_another_users_id_is_404_like_an_unknown_one(world: World, endpoint: Endpoint):
+def test_another_users_id_answers_like_an_unknown_one(world: World, endpoint: Endpoint):
     owners_id = world.owner.ids[endpoint.resource]
     before = world.queued()
     foreign = world.call(endpoint, world.stranger, owners_id)
     missing = world.call(endpoint, world.stranger, unknown())
-    assert (foreign.status_code, foreign.json()) == (404, {"detail": endpoint.detail})
-    assert (missing.status_code, missing.json()) == (404, {"detail": endpoint.detail})
+    expected = (endpoint.status, {"detail": endpoint.detail})
+    assert (foreign.status_code, foreign.json()) == expected
+    assert (missing.status_code, missing.json()) == expected
     assert foreign.headers["content-type"] == missing.headers["content-type"]
     assert world.queued() == before, "a refused request must not create a task"
 
@@ -358,7 +371,7 @@ def test_a_file_id_of_the_other_kind_is_404(users: World):
 
 
 @pytest.mark.parametrize("path", RESULT_ENDPOINTS)
-def test_unfinished_and_failed_tasks_are_406_for_the_owner_and_404_for_others(
+def test_unfinished_and_failed_tasks_are_406_for_the_owner_and_unknown_for_others(
     users: World, path: str
 ):
     kind = TaskKind(RESULT_KIND[path])
@@ -373,7 +386,7 @@ def test_unfinished_and_failed_tasks_are_406_for_the_owner_and_404_for_others(
     def get(user: User, task_id: str) -> httpx.Response:
         return client.get(path, params={"task_id": task_id}, headers=user.headers)
 
-    not_found = (404, {"detail": TASK_NOT_FOUND})
+    not_found = (406, {"detail": TASK_UNAVAILABLE})  # the spec's answer for "no such task"
     pending = create()
     assert (get(owner, pending).status_code, get(owner, pending).json()) == (
         406,
@@ -400,7 +413,7 @@ def test_task_status_of_another_users_task_is_404(world: World):
     assert (foreign.status_code, foreign.json()) == (404, {"detail": TASK_NOT_FOUND})
 
 
-def test_another_users_task_of_the_wrong_kind_is_404_not_422(world: World):
+def test_another_users_task_of_the_wrong_kind_is_406_not_422(world: World):
     """422 (wrong kind) would tell the stranger that the id exists."""
     client = world.api.client
     for path, kind in RESULT_KIND.items():
@@ -410,7 +423,7 @@ def test_another_users_task_of_the_wrong_kind_is_404_not_422(world: World):
         own = client.get(path, params={"task_id": other}, headers=world.owner.headers)
         assert own.status_code == 422, path
         foreign = client.get(path, params={"task_id": other}, headers=world.stranger.headers)
-        assert (foreign.status_code, foreign.json()) == (404, {"detail": TASK_NOT_FOUND}), path
+        assert (foreign.status_code, foreign.json()) == (406, {"detail": TASK_UNAVAILABLE}), path
 
 
 # --- the table covers the API -----------------------------------------------------------
@@ -448,7 +461,13 @@ def test_every_id_parameter_of_the_api_is_in_the_table(api: ApiHarness):
     in_table = {(e.method, e.path, e.param) for e in ENDPOINTS}
     assert in_api - in_table == set(), "endpoints taking an id without an isolation test"
     assert in_table - in_api == set(), "stale rows in ENDPOINTS"
-    # ... and each of them documents its 404.
+    # ... and each of them documents the answer for an id that is not the caller's.
     for endpoint in ENDPOINTS:
         responses = spec["paths"][endpoint.path][endpoint.method.lower()]["responses"]
-        assert "404" in responses, f"{endpoint} does not document its 404"
+        code = str(endpoint.status)
+        assert code in responses, f"{endpoint} does not document its {code}"
+        media = responses[code]["content"]["application/json"]
+        examples = [media["example"]] if "example" in media else [
+            example["value"] for example in media["examples"].values()
+        ]
+        assert {"detail": endpoint.detail} in examples, f"{endpoint}: {examples}"

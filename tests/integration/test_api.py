@@ -441,6 +441,11 @@ def test_audio_text_task_404s_and_body_validation(http, account, uploaded):
 
 # --- results: 404, 406 and 422 ---------------------------------------------------------
 
+#: The spec's 406 on the result endpoints for a task id that is unknown or another user's.
+TASK_UNAVAILABLE = (
+    "It is impossible to get task result (task does not exist or it has not finished yet)"
+)
+
 RESULT_ENDPOINTS = [
     (
         "/v1/audio/process/result",
@@ -514,10 +519,9 @@ def finished_tasks(http, account, uploaded) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("path", "not_done", "wrong_kind"), RESULT_ENDPOINTS)
-def test_result_of_unknown_task_is_404(http, account, path, not_done, wrong_kind):
-    # The spec says 406 here; issue 5 (isolation) makes every unknown id a 404.
+def test_result_of_unknown_task_is_the_specs_406(http, account, path, not_done, wrong_kind):
     response = result(http, account, path, str(uuid.uuid4()))
-    assert (response.status_code, detail(response)) == (404, "Task not found")
+    assert (response.status_code, detail(response)) == (406, TASK_UNAVAILABLE)
 
 
 @pytest.mark.parametrize(("path", "not_done", "wrong_kind"), RESULT_ENDPOINTS)
@@ -538,7 +542,7 @@ def test_another_users_task_is_invisible(http, finished_tasks):
     assert (status.status_code, detail(status)) == (404, "Task not found")
     for path in [p for p, _, _ in RESULT_ENDPOINTS] + ["/v1/task/result"]:
         response = result(http, stranger, path, task_id)
-        assert (response.status_code, detail(response)) == (404, "Task not found"), path
+        assert (response.status_code, detail(response)) == (406, TASK_UNAVAILABLE), path
 
 
 # --- task status and failures ----------------------------------------------------------
@@ -553,7 +557,7 @@ def test_task_status_shape_and_unknown_task(http, account, finished_tasks):
     )
     assert (unknown.status_code, detail(unknown)) == (404, "Task not found")
     generic = result(http, account, "/v1/task/result", str(uuid.uuid4()))
-    assert (generic.status_code, detail(generic)) == (404, "Task not found")
+    assert (generic.status_code, detail(generic)) == (406, TASK_UNAVAILABLE)
 
 
 def test_a_failing_model_fails_the_task_with_its_reason_and_service_keeps_serving(

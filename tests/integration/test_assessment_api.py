@@ -144,7 +144,7 @@ def test_image_mode_boxes_the_right_words_and_draws_them(
         params={"task_id": task_id},
         headers=stranger_headers,
     )
-    assert (hidden.status_code, hidden.json()["detail"]) == (404, "Task not found")
+    assert hidden.status_code == 406 and "task does not exist" in hidden.json()["detail"]
 
 
 def _stranger(http) -> dict[str, str]:
