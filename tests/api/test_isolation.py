@@ -73,6 +73,11 @@ class Endpoint:
         return f"{self.method} {self.path} {self.param}"
 
 
+def result_endpoint(path: str, kind: str) -> Endpoint:
+    """A result endpoint: the spec's 406 for a task that is not the caller's."""
+    return Endpoint("GET", path, "task_id", kind, TASK_UNAVAILABLE, status=406)
+
+
 ENDPOINTS = [
     Endpoint("GET", "/v1/audio/download", "file", "audio", FILE_NOT_FOUND),
     Endpoint("GET", "/v1/image/download", "file", "image", FILE_NOT_FOUND),
@@ -110,37 +115,14 @@ ENDPOINTS = [
         NO_AUDIO_FILE,
         {**AUDIO_TASK, "text": ["Every path is the right path."]},
     ),
-    Endpoint("GET", "/v1/audio/process/result", "task_id", "audio_processing", TASK_UNAVAILABLE, status=406),
-    Endpoint("GET", "/v1/audio/extract/result", "task_id", "audio_extraction", TASK_UNAVAILABLE, status=406),
-    Endpoint("GET", "/v1/image/process/result", "task_id", "image_processing", TASK_UNAVAILABLE, status=406),
-    Endpoint(
-        "GET",
-        "/v1/comparison/audio/image/result",
-        "task_id",
-        "audio_image_comparison",
-        TASK_UNAVAILABLE,
-        status=406,
-    ),
-    Endpoint(
-        "GET",
-        "/v1/comparison/audio/image/annotated",
-        "task_id",
-        "audio_image_comparison",
-        TASK_UNAVAILABLE,
-        status=406,
-    ),
-    Endpoint(
-        "GET",
-        "/v1/comparison/audio/text/result",
-        "task_id",
-        "audio_text_comparison",
-        TASK_UNAVAILABLE,
-        status=406,
-    ),
+    result_endpoint("/v1/audio/process/result", "audio_processing"),
+    result_endpoint("/v1/audio/extract/result", "audio_extraction"),
+    result_endpoint("/v1/image/process/result", "image_processing"),
+    result_endpoint("/v1/comparison/audio/image/result", "audio_image_comparison"),
+    result_endpoint("/v1/comparison/audio/image/annotated", "audio_image_comparison"),
+    result_endpoint("/v1/comparison/audio/text/result", "audio_text_comparison"),
     Endpoint("GET", "/v1/task/status", "task_id", "audio_processing", TASK_NOT_FOUND),
-    Endpoint(
-        "GET", "/v1/task/result", "task_id", "audio_processing", TASK_UNAVAILABLE, status=406
-    ),
+    result_endpoint("/v1/task/result", "audio_processing"),
 ]
 
 #: The typed result endpoints and their spec "not ready" (406) messages.
