@@ -3,10 +3,15 @@
 Delivery is at least once. A consumer holds a lease on each entry it works on,
 renewed every ``lease_s / 3`` seconds (``XCLAIM ... JUSTID``, which does not count
 as a delivery). If the consumer dies, renewals stop and any other consumer claims
-the entry once it has been idle ``lease_s`` seconds (``XAUTOCLAIM``). After
-``max_attempts`` deliveries the task is failed instead of run again, so a task
-that kills its worker cannot loop forever. Every task thus ends ``completed`` or
-``failed``. Handlers must tolerate being run twice for the same task.
+the entry once it has been idle ``lease_s`` seconds (``XAUTOCLAIM``, every lapsed
+entry it has free slots for, scanned at least every second), so a dead consumer's
+tasks resume within about ``lease_s + 1`` seconds of its death where a consumer has
+free slots. An attempt that hit an infrastructure error
+(a model replica died) gives its lease back early, so the task is retried after
+``retry_delay_s`` instead of a whole lease. After ``max_attempts`` deliveries the
+task is failed instead of run again, so a task that kills its worker cannot loop
+forever. Every task thus ends ``completed`` or ``failed``. Handlers must tolerate
+being run twice for the same task.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,17 +47,21 @@ class ConsumerOptions:
     Attributes:
         concurrency: Tasks one consumer runs at once.
         lease_s: Seconds an entry may go without a lease renewal before another
-            consumer takes it over (the visibility timeout).
+            consumer takes it over (the visibility timeout). Renewed every third of
+            it, so a healthy task misses two renewals before it could be taken.
         max_attempts: Deliveries of one task before it is failed.
         task_timeout_s: Seconds one attempt may run before the task is failed.
         block_ms: How long one read waits for new entries, in milliseconds.
+        retry_delay_s: Seconds before an attempt that hit a retryable error is
+            run again (by any consumer); at most ``lease_s``.
     """
 
     concurrency: int = 2
-    lease_s: float = 30.0
+    lease_s: float = 15.0
     max_attempts: int = 3
     task_timeout_s: float = 600.0
     block_ms: int = 1000
+    retry_delay_s: float = 1.0
 
 
 class TaskConsumer:
@@ -87,7 +97,9 @@ class TaskConsumer:
         self._on_finished = on_finished or (lambda kind, status, seconds: None)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
-        self._last_reclaim = 0.0
+        self._last_reclaim = float("-inf")
+        # Entries claimed from lapsed leases, not started yet: (entry, task, deliveries).
+        self._claimed: deque[tuple[str, str, int]] = deque()
 
     @property
     def in_flight(self) -> int:
@@ -132,20 +144,25 @@ class TaskConsumer:
         await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _next_entry(self) -> tuple[str, str, int] | None:
-        """Next (entry id, task id, deliveries): a lapsed lease first, else a new entry."""
+        """Next (entry id, task id, deliveries): a lapsed lease first, else a new entry.
+
+        Every :meth:`scan_period_s` seconds the whole pending list is scanned and all
+        lapsed entries this consumer has free slots for are claimed: a dead
+        consumer's tasks resume together, not one per scan, and lapsed entries behind
+        many healthy ones are found too.
+        """
+        if self._claimed:
+            return self._claimed.popleft()
         now = time.monotonic()
-        if now - self._last_reclaim >= self.options.lease_s / 3:
+        if now - self._last_reclaim >= self.scan_period_s:
             self._last_reclaim = now
-            _, claimed, _ = await self._redis.xautoclaim(
-                self._store.stream,
-                self._store.group,
-                self.name,
-                min_idle_time=int(self.options.lease_s * 1000),
-                count=1,
-            )
-            if claimed:
-                entry_id, fields = claimed[0]
-                return entry_id, fields["task_id"], await self._deliveries(entry_id)
+            # The caller holds one slot already; count it too.
+            free = max(1, self.options.concurrency - len(self._running))
+            for entry_id, task_id in await self._claim_lapsed(free):
+                deliveries = await self._deliveries(entry_id)
+                self._claimed.append((entry_id, task_id, deliveries))
+            if self._claimed:
+                return self._claimed.popleft()
         response = await self._redis.xreadgroup(
             self._store.group,
             self.name,
@@ -158,11 +175,61 @@ class TaskConsumer:
         entry_id, fields = response[0][1][0]
         return entry_id, fields["task_id"], 1
 
+    @property
+    def scan_period_s(self) -> float:
+        """Seconds between two scans for lapsed leases: a third of the lease, at most
+        1 s, so a lapsed entry waits at most that long for a consumer with a free slot."""
+        return min(self.options.lease_s / 3, 1.0)
+
+    async def _claim_lapsed(self, most: int) -> list[tuple[str, str]]:
+        """Claim up to ``most`` entries idle for ``lease_s``; returns (entry, task) ids.
+
+        ``XAUTOCLAIM`` looks at ``10 * count`` pending entries per call, oldest first,
+        so the cursor is followed to the end: healthy long tasks at the head of the
+        list must not hide lapsed ones behind them.
+        """
+        claimed: list[tuple[str, str]] = []
+        cursor = "0-0"
+        while len(claimed) < most:
+            cursor, entries, _ = await self._redis.xautoclaim(
+                self._store.stream,
+                self._store.group,
+                self.name,
+                min_idle_time=int(self.options.lease_s * 1000),
+                start_id=cursor,
+                count=most - len(claimed),
+            )
+            claimed += [(entry_id, fields["task_id"]) for entry_id, fields in entries]
+            if cursor == "0-0":
+                break
+        return claimed
+
     async def _deliveries(self, entry_id: str) -> int:
         pending = await self._redis.xpending_range(
             self._store.stream, self._store.group, min=entry_id, max=entry_id, count=1
         )
         return int(pending[0]["times_delivered"]) if pending else 1
+
+    async def _release(self, entry_id: str) -> None:
+        """Give an entry's lease back so that it lapses ``retry_delay_s`` from now.
+
+        ``XCLAIM ... IDLE`` backdates the entry's idle time; the next ``XAUTOCLAIM``
+        scan of any consumer after the delay takes it (this one scans then too).
+        """
+        lease_ms = int(self.options.lease_s * 1000)
+        delay_s = min(self.options.retry_delay_s, self.options.lease_s)
+        await self._redis.xclaim(
+            self._store.stream,
+            self._store.group,
+            self.name,
+            min_idle_time=0,
+            message_ids=[entry_id],
+            idle=max(0, lease_ms - int(delay_s * 1000)),
+            justid=True,
+        )
+        # Scan just after the delay (50 ms after, so the entry's idle time has passed).
+        scan_at = time.monotonic() + delay_s + 0.05
+        self._last_reclaim = min(self._last_reclaim, scan_at - self.scan_period_s)
 
     async def _renew_lease(self, entry_id: str) -> None:
         while True:
@@ -201,7 +268,11 @@ class TaskConsumer:
         kind = task.kind.value
         lease = asyncio.create_task(self._renew_lease(entry_id))
         try:
-            result = await asyncio.wait_for(self._handler(task), self.options.task_timeout_s)
+            try:
+                result = await asyncio.wait_for(self._handler(task), self.options.task_timeout_s)
+            finally:
+                # Before any outcome is written: a renewal must not undo a release.
+                lease.cancel()
         except TaskFailed as error:
             await finish(kind, error=str(error))
         except asyncio.TimeoutError:
@@ -210,15 +281,16 @@ class TaskConsumer:
             raise
         except Exception as error:
             if self._is_retryable(error) and deliveries < self.options.max_attempts:
-                # Leave the entry pending: its lease lapses and a consumer retries it.
+                # The entry stays pending; its lease lapses after retry_delay_s and a
+                # consumer retries it (should the release fail, after lease_s).
                 logger.warning("Task %s attempt %d will be retried: %r", task_id, deliveries, error)
+                with contextlib.suppress(Exception):
+                    await self._release(entry_id)
                 return
             logger.exception("Task %s failed", task_id)
             await finish(kind, error=f"Internal error while processing the task: {error}")
         else:
             await finish(kind, result=result)
-        finally:
-            lease.cancel()
 
 
 def _log_crash(job: asyncio.Task[None]) -> None:

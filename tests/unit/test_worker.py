@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -275,6 +276,124 @@ def test_task_of_a_dead_consumer_is_taken_over_after_the_lease(connect, prefix, 
             assert task.attempts == 2
             assert calls == [2]
             assert await store.result(ids[0]) == {"by": "B"}
+            await assert_drained(store, ids)
+
+    asyncio.run(scenario())
+
+
+def test_every_task_of_a_dead_consumer_is_taken_over_in_one_scan(connect, prefix, poll):
+    """A dead consumer's six tasks are claimed by one XAUTOCLAIM, not one per scan
+    (which made a lost node's tasks resume one every ``lease_s / 3``)."""
+    started = []
+
+    async def handler(task):
+        started.append(task.task_id)
+        return {}
+
+    async def scenario():
+        async with connect() as redis:
+            store = TaskStore(redis, prefix)
+            ids = await submit(store, 6)
+            doomed = TaskConsumer(store, "A", _blocks_forever, options(concurrency=6))
+            async with running(doomed):
+
+                async def all_started() -> bool:
+                    return all([await _in_progress(store, i) for i in ids])
+
+                await poll(all_started, DEADLINE_S, what="A running all six")
+            # A is dead. Start B once every lease has lapsed, so its first scan sees all.
+
+            async def all_lapsed() -> bool:
+                pending = await redis.xpending_range(
+                    store.stream, store.group, min="-", max="+", count=10
+                )
+                return len(pending) == 6 and all(
+                    p["time_since_delivered"] >= LEASE_S * 1000 for p in pending
+                )
+
+            await poll(all_lapsed, DEADLINE_S, what="A's leases lapsed")
+            claims = []
+            original = redis.xautoclaim
+
+            async def counted(*args, **kwargs):
+                answer = await original(*args, **kwargs)
+                claims.append(len(answer[1]))
+                return answer
+
+            redis.xautoclaim = counted
+            async with running(TaskConsumer(store, "B", handler, options(concurrency=6))):
+                await wait_finished(store, ids, poll)
+            assert [n for n in claims if n] == [6]
+            assert sorted(map(str, started)) == sorted(ids)
+            assert all(t.attempts == 2 for t in [await store.get(i) for i in ids])
+            await assert_drained(store, ids)
+
+    asyncio.run(scenario())
+
+
+def test_a_lapsed_entry_behind_many_healthy_ones_is_found(connect, prefix, poll):
+    """XAUTOCLAIM reads ``10 * count`` pending entries per call; 25 healthy long tasks
+    at the head of the list must not hide a dead consumer's task behind them."""
+    done = []
+
+    async def handler(task):
+        done.append(task.task_id)
+        return {}
+
+    async def scenario():
+        async with connect() as redis:
+            store = TaskStore(redis, prefix)
+            healthy = await submit(store, 25)
+            busy = TaskConsumer(store, "busy", _blocks_forever, options(concurrency=25))
+            async with running(busy):
+
+                async def all_busy() -> bool:
+                    return all([await _in_progress(store, i) for i in healthy])
+
+                await poll(all_busy, DEADLINE_S, what="25 healthy tasks running")
+                behind = await submit(store, 1)
+                async with running(TaskConsumer(store, "doomed", _blocks_forever, options())):
+                    await poll(lambda: _in_progress(store, behind[0]), DEADLINE_S,
+                               what="the doomed consumer running its task")
+                async with running(TaskConsumer(store, "B", handler, options(concurrency=1))):
+                    await wait_finished(store, behind, poll)
+                assert [str(t) for t in done] == behind
+                assert (await store.get(behind[0])).attempts == 2
+                # The healthy tasks were never taken from their live consumer.
+                assert all([(await store.get(i)).attempts == 1 for i in healthy])
+
+    asyncio.run(scenario())
+
+
+def test_retryable_error_is_retried_after_the_retry_delay_not_the_lease(connect, prefix, poll):
+    """A model replica that died mid-call costs ``retry_delay_s``, not a whole lease."""
+    failed_at = []
+    started_at = []
+
+    async def handler(task):
+        started_at.append(time.monotonic())
+        if len(started_at) == 1:
+            failed_at.append(time.monotonic())
+            raise ConnectionError("model replica died")
+        return {"ok": True}
+
+    async def scenario():
+        async with connect() as redis:
+            store = TaskStore(redis, prefix)
+            slow_lease = options(lease_s=30.0, retry_delay_s=0.2)
+            consumer = TaskConsumer(
+                store,
+                "w1",
+                handler,
+                slow_lease,
+                is_retryable=lambda error: isinstance(error, ConnectionError),
+            )
+            async with running(consumer):
+                ids = await submit(store)
+                await wait_finished(store, ids, poll)  # DEADLINE_S is a third of the lease
+            task = await store.get(ids[0])
+            assert (task.status, task.attempts) == (TaskStatus.COMPLETED, 2)
+            assert started_at[1] - failed_at[0] >= 0.2
             await assert_drained(store, ids)
 
     asyncio.run(scenario())
