@@ -71,12 +71,24 @@ class DeploymentOptions(_Strict):
 
 
 class WorkerConfig(_Strict):
-    """The task consumer inside each pipeline replica (``core.worker.ConsumerOptions``)."""
+    """The task consumer inside each pipeline replica (``core.worker.ConsumerOptions``).
+
+    Attributes:
+        lease_s: A dead replica's tasks are taken over within about ``lease_s * 4/3``
+            seconds of its death; a healthy task renews its lease every ``lease_s / 3``.
+        retry_delay_s: Seconds before a task whose model replica died mid-call is
+            tried again.
+        model_wait_s: How long a task waits for a model whose application is deployed
+            but has no running replica (restarting, or on a lost node), in seconds;
+            then it fails with "did not come back".
+    """
 
     concurrency: int = Field(default=2, ge=1)
-    lease_s: float = Field(default=30.0, gt=0)
+    lease_s: float = Field(default=15.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     task_timeout_s: float = Field(default=600.0, gt=0)
+    retry_delay_s: float = Field(default=1.0, ge=0)
+    model_wait_s: float = Field(default=120.0, ge=0)
     extraction_score_cutoff: float = Field(default=80.0, ge=0, le=100)
 
 

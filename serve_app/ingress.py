@@ -12,8 +12,10 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
+from redis.asyncio import Redis
 
 from core.config import get_settings
+from core.known_models import KnownModels
 from serve_app import log_redaction
 from serve_app.app import create_app
 from serve_app.config import AppArgs
@@ -40,15 +42,21 @@ class Ingress:
         # Serve has set up this replica's log handlers by now.
         log_redaction.install()
         context = serve.get_replica_context()
-        own_app = context.app_name
-        directory = ModelDirectory(ttl_s=catalog_ttl_s, own_app=own_app)
+        settings = get_settings()
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        directory = ModelDirectory(
+            ttl_s=catalog_ttl_s,
+            own_app=context.app_name,
+            known=KnownModels(redis, settings.key_prefix),
+        )
         # The directory caches; the catalogue asks it on every call.
         catalog = ModelCatalog(directory.infos, ttl_s=0)
         self._services = await Services.create(
-            get_settings(),
+            settings,
             catalog,
             readiness=directory.readiness,
             instance=context.replica_id.unique_id,
+            redis=redis,
         )
         self._pipeline = pipeline
 

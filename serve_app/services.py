@@ -114,9 +114,11 @@ class Services:
         models: ModelCatalog,
         readiness: Callable[[], Awaitable[Readiness]] = always_ready,
         instance: str = "",
+        redis: Redis | None = None,
     ) -> Services:
-        """Connect to Redis and resolve the signing secret."""
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        """Connect to Redis (unless a client is given) and resolve the signing secret."""
+        if redis is None:
+            redis = Redis.from_url(settings.redis_url, decode_responses=True)
         users = UserStore(redis, settings.key_prefix, settings.min_password_length)
         configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         return cls(

@@ -25,13 +25,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.assessment import Assessment, HeardWord, RefWord
 from core.config import get_settings
 from core.hosting import ModelCallTimeout
+from core.known_models import KnownModels
 from core.pipeline import TaskRunner
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
 from core.storage import FileStore
 from core.tasks import TaskStore
 from core.worker import ConsumerOptions, TaskConsumer, TaskFailed
 from serve_app.config import WorkerConfig
-from serve_app.discovery import ModelDirectory
+from serve_app.discovery import ModelDirectory, ModelUnavailable
 from serve_app.metrics import get_metrics
 
 __all__ = ["HandleGateway", "HandleMatcher", "Pipeline", "is_retryable"]
@@ -60,15 +61,21 @@ class HandleGateway:
 
     Args:
         directory: Finds the application (and multiplexed id) serving a model name.
+        model_wait_s: How long a call waits for a deployed model's application to
+            have a running replica (it may be restarting), seconds.
     """
 
-    def __init__(self, directory: ModelDirectory) -> None:
+    def __init__(self, directory: ModelDirectory, model_wait_s: float = 120.0) -> None:
         self._directory = directory
+        self._model_wait_s = model_wait_s
 
     async def _process(
         self, kind: PluginKind, model: str, path: Path, reference_text: str | None = None
     ) -> dict[str, Any]:
-        found = await self._directory.find(model)
+        try:
+            found = await self._directory.find(model, wait_s=self._model_wait_s)
+        except ModelUnavailable as error:
+            raise TaskFailed(f"The {kind} model {model!r} did not come back: {error}") from error
         if found is None or found[0].info.kind != kind:
             raise TaskFailed(f"No such {kind} model available")
         data = await asyncio.to_thread(path.read_bytes)
@@ -138,7 +145,14 @@ class Pipeline:
         context = serve.get_replica_context()
         runner = TaskRunner(
             FileStore(self._redis, settings.key_prefix, settings.data_dir),
-            HandleGateway(ModelDirectory(ttl_s=catalog_ttl_s, own_app=context.app_name)),
+            HandleGateway(
+                ModelDirectory(
+                    ttl_s=catalog_ttl_s,
+                    own_app=context.app_name,
+                    known=KnownModels(self._redis, settings.key_prefix),
+                ),
+                model_wait_s=config.model_wait_s,
+            ),
             HandleMatcher(matcher),
             extraction_score_cutoff=config.extraction_score_cutoff,
             observe_stage=self._metrics.task_stage,
@@ -153,6 +167,7 @@ class Pipeline:
                 lease_s=config.lease_s,
                 max_attempts=config.max_attempts,
                 task_timeout_s=config.task_timeout_s,
+                retry_delay_s=config.retry_delay_s,
             ),
             is_retryable=is_retryable,
             on_finished=self._finished,

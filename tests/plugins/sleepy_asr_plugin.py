@@ -3,7 +3,9 @@
 Its transcript is ``"<label> <batch size> <CUDA_VISIBLE_DEVICES>"`` so tests can
 tell which weights (``label``) answered, whether requests were batched and which
 GPU the replica was given, without loading a real model. With ``hang_on`` set, a
-call whose reference text contains it sleeps ``hang_s`` (a hung model).
+call whose reference text contains it sleeps ``hang_s`` (a hung model); ``load_s``
+stands for the time real weights take to load, so a replacement replica is not
+instantly back.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ class SleepyASRPlugin:
         fail_on: str = "",
         hang_on: str = "",
         hang_s: float = 3600.0,
+        load_s: float = 0.0,
     ) -> None:
+        time.sleep(load_s)
         self.label = label
         self.delay_s = delay_s
         self.fail_on = fail_on

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from redis.asyncio import Redis
 
 from core.config import Settings
 from core.hosting import PluginRunner
+from core.known_models import KnownModels
 from core.plugins import PluginInfo
 from serve_app.app import create_app
-from serve_app.discovery import ModelDirectory
+from serve_app.discovery import ModelDirectory, ModelUnavailable
 from serve_app.services import Readiness, Services, StaticCatalog
 
 TEST_PLUGINS = str(Path(__file__).resolve().parents[1] / "plugins")
@@ -142,6 +144,96 @@ def test_a_new_model_is_listed_only_once_a_replica_runs():
     assert asyncio.run(found.models()) == {}
     state["apps"]["asr"] = running()
     assert set(asyncio.run(found.models())) == {"whisper"}
+
+
+def test_find_waits_for_a_model_whose_only_replica_is_restarting():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+    found = directory(state, {"asr": [info("whisper")]})
+    assert asyncio.run(found.find("whisper"))[0].app_name == "asr"
+    state["apps"]["asr"] = running(replicas=0, status="DEPLOYING")  # its replica was killed
+    looks = []
+
+    def status():
+        looks.append(1)
+        if len(looks) == 3:  # back on the third look
+            state["apps"]["asr"] = running()
+        return FakeStatus(state["apps"])
+
+    found._status = status
+    model, _ = asyncio.run(found.find("whisper", wait_s=30))
+    assert model.app_name == "asr" and len(looks) == 3
+
+
+def test_find_gives_up_on_a_model_that_does_not_come_back():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+    found = directory(state, {"asr": [info("whisper")]})
+    asyncio.run(found.models())
+    state["apps"]["asr"] = running(replicas=0, status="UNHEALTHY")
+    with pytest.raises(ModelUnavailable, match="no running replica of application 'asr' after 1 s"):
+        asyncio.run(found.find("whisper", wait_s=1))
+    # A name no deployed application serves is no wait at all.
+    state["apps"]["asr"] = running()
+    assert asyncio.run(found.find("nope", wait_s=30)) is None
+
+
+def test_an_unknown_name_is_waited_for_only_while_an_app_cannot_say_what_it_serves():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running(0, "DEPLOYING"),
+                      "other": FakeApp("RUNNING")}}  # "other" runs and is no model app
+    found = directory(state, {"asr": [info("whisper")]})
+    with pytest.raises(ModelUnavailable, match="asr, which may serve 'whisper'"):
+        asyncio.run(found.find("whisper", wait_s=0))
+    state["apps"]["asr"] = running()
+    assert asyncio.run(found.find("whisper", wait_s=0))[0].app_name == "asr"
+    assert asyncio.run(found.find("nope", wait_s=0)) is None
+
+
+def test_a_new_replica_knows_the_models_of_a_restarting_app_from_redis(connect, prefix):
+    """A lost node takes the pipeline and the model replica together: the new pipeline
+    must still know that the restarting application serves the model."""
+
+    async def scenario():
+        async with connect() as redis:
+            state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+            infos = {"asr": [info("whisper"), info("whisper_big")]}
+            old = directory(state, infos)
+            old._known = KnownModels(redis, prefix)
+            assert set(await old.models()) == {"whisper", "whisper_big"}
+
+            state["apps"]["asr"] = running(replicas=0, status="DEPLOYING")
+            fresh = directory(state, infos)
+            fresh._known = KnownModels(redis, prefix)
+            assert set(await fresh.models()) == {"whisper", "whisper_big"}
+            assert (await fresh.models())["whisper_big"].model_id == "whisper_big"
+            with pytest.raises(ModelUnavailable, match="'asr'"):
+                await fresh.find("whisper", wait_s=0)
+            # Without the record, the same replica would have called it missing.
+            forgetful = directory(state, infos)
+            assert await forgetful.models() == {}
+
+            state["apps"]["asr"] = running()
+            assert (await fresh.find("whisper", wait_s=5))[0].app_name == "asr"
+
+            # An application removed from the config is forgotten in Redis too.
+            del state["apps"]["asr"]
+            assert await old.refresh() == {}
+            assert await KnownModels(redis, prefix).load() == {}
+
+    asyncio.run(scenario())
+
+
+def test_known_models_survive_bad_records_and_a_redis_outage(connect, prefix):
+    async def scenario():
+        async with connect() as redis:
+            known = KnownModels(redis, prefix)
+            await known.save("asr", [info("whisper")])
+            await redis.hset(known.key, "broken", "not json")
+            assert await known.load() == {"asr": [info("whisper")]}
+        down = KnownModels(Redis.from_url("redis://127.0.0.1:1/0"), prefix)
+        assert await down.load() == {}
+        await down.save("asr", [info("whisper")])  # logged, not raised
+        await down.forget(["asr"])
+
+    asyncio.run(scenario())
 
 
 def test_duplicate_names_go_to_the_first_application():
