@@ -218,15 +218,7 @@ class TaskConsumer:
         """
         lease_ms = int(self.options.lease_s * 1000)
         delay_s = min(self.options.retry_delay_s, self.options.lease_s)
-        await self._redis.xclaim(
-            self._store.stream,
-            self._store.group,
-            self.name,
-            min_idle_time=0,
-            message_ids=[entry_id],
-            idle=max(0, lease_ms - int(delay_s * 1000)),
-            justid=True,
-        )
+        await self._set_idle(entry_id, max(0, lease_ms - int(delay_s * 1000)))
         # Scan just after the delay (50 ms after, so the entry's idle time has passed).
         scan_at = time.monotonic() + delay_s + 0.05
         self._last_reclaim = min(self._last_reclaim, scan_at - self.scan_period_s)
@@ -235,14 +227,20 @@ class TaskConsumer:
         while True:
             await asyncio.sleep(self.options.lease_s / 3)
             with contextlib.suppress(Exception):
-                await self._redis.xclaim(
-                    self._store.stream,
-                    self._store.group,
-                    self.name,
-                    min_idle_time=0,
-                    message_ids=[entry_id],
-                    justid=True,
-                )
+                await self._set_idle(entry_id, 0)
+
+    async def _set_idle(self, entry_id: str, idle_ms: int) -> None:
+        """Keep the entry with this consumer and set its idle time (``XCLAIM ... IDLE
+        ... JUSTID``, which does not count as a delivery)."""
+        await self._redis.xclaim(
+            self._store.stream,
+            self._store.group,
+            self.name,
+            min_idle_time=0,
+            message_ids=[entry_id],
+            idle=idle_ms,
+            justid=True,
+        )
 
     async def _process(self, entry_id: str, task_id: str, deliveries: int) -> None:
         started = time.monotonic()

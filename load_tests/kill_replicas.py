@@ -30,13 +30,13 @@ import os
 import signal
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import psutil
 import redis
+from smoke import login, upload  # this folder is sys.path[0] when run as a script
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 API_APP = "follow_my_reading"
@@ -56,23 +56,6 @@ def replica_pids(target: str) -> list[int]:
         if title == wanted or title.startswith(wanted + "."):
             pids.append(proc.info["pid"])
     return pids
-
-
-def login(client: httpx.Client) -> dict[str, str]:
-    username, password = f"faults-{uuid.uuid4().hex[:10]}", "correct horse battery"
-    client.put("/v1/auth/register", data={"username": username, "password": password})
-    token = client.post("/v1/auth/token", data={"username": username, "password": password})
-    token.raise_for_status()
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
-def upload(client: httpx.Client, headers: dict[str, str], kind: str, path: Path) -> str:
-    response = client.post(
-        f"/v1/{kind}/upload", files={"upload_file": (path.name, path.read_bytes())},
-        headers=headers,
-    )
-    response.raise_for_status()
-    return response.json()["file_id"]
 
 
 def task_states(db: redis.Redis, prefix: str, ids: list[str]) -> dict[str, tuple[str, int]]:

@@ -281,6 +281,20 @@ def test_task_of_a_dead_consumer_is_taken_over_after_the_lease(connect, prefix, 
     asyncio.run(scenario())
 
 
+@contextlib.asynccontextmanager
+async def _hanging_on(store: TaskStore, name: str, ids: list[str], poll) -> AsyncIterator[None]:
+    """A consumer running every task of ``ids`` forever (renewing their leases); it
+    dies, leaving them in progress, when the block exits."""
+    consumer = TaskConsumer(store, name, _blocks_forever, options(concurrency=len(ids)))
+    async with running(consumer):
+
+        async def all_started() -> bool:
+            return all([await _in_progress(store, i) for i in ids])
+
+        await poll(all_started, DEADLINE_S, what=f"{name} running {len(ids)} task(s)")
+        yield
+
+
 def test_every_task_of_a_dead_consumer_is_taken_over_in_one_scan(connect, prefix, poll):
     """A dead consumer's six tasks are claimed by one XAUTOCLAIM, not one per scan
     (which made a lost node's tasks resume one every ``lease_s / 3``)."""
@@ -294,13 +308,8 @@ def test_every_task_of_a_dead_consumer_is_taken_over_in_one_scan(connect, prefix
         async with connect() as redis:
             store = TaskStore(redis, prefix)
             ids = await submit(store, 6)
-            doomed = TaskConsumer(store, "A", _blocks_forever, options(concurrency=6))
-            async with running(doomed):
-
-                async def all_started() -> bool:
-                    return all([await _in_progress(store, i) for i in ids])
-
-                await poll(all_started, DEADLINE_S, what="A running all six")
+            async with _hanging_on(store, "A", ids, poll):
+                pass
             # A is dead. Start B once every lease has lapsed, so its first scan sees all.
 
             async def all_lapsed() -> bool:
@@ -344,17 +353,10 @@ def test_a_lapsed_entry_behind_many_healthy_ones_is_found(connect, prefix, poll)
         async with connect() as redis:
             store = TaskStore(redis, prefix)
             healthy = await submit(store, 25)
-            busy = TaskConsumer(store, "busy", _blocks_forever, options(concurrency=25))
-            async with running(busy):
-
-                async def all_busy() -> bool:
-                    return all([await _in_progress(store, i) for i in healthy])
-
-                await poll(all_busy, DEADLINE_S, what="25 healthy tasks running")
+            async with _hanging_on(store, "busy", healthy, poll):
                 behind = await submit(store, 1)
-                async with running(TaskConsumer(store, "doomed", _blocks_forever, options())):
-                    await poll(lambda: _in_progress(store, behind[0]), DEADLINE_S,
-                               what="the doomed consumer running its task")
+                async with _hanging_on(store, "doomed", behind, poll):
+                    pass
                 async with running(TaskConsumer(store, "B", handler, options(concurrency=1))):
                     await wait_finished(store, behind, poll)
                 assert [str(t) for t in done] == behind
