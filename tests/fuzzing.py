@@ -10,10 +10,11 @@ enables by default (``case.call_and_validate``): a 5xx, a status code, content t
 or header the schema does not declare, a body not matching its schema, invalid data
 accepted or valid data refused all fail the test.
 
-Random ids name nothing, so every request with one would stop at a 404. To reach
-the code behind it too, each schema-valid case naming an id (``task_id``, ``file``,
-``audio_file``...) is sent a second time with the id replaced by one the user really
-has (see :attr:`FuzzTarget.known`): files, and tasks queued, completed and failed.
+Random ids name nothing, so every request with one would stop at a 404 (the spec's
+406 on the result endpoints). To reach the code behind it too, each schema-valid case
+naming an id (``task_id``, ``file``, ``audio_file``...) is sent a second time with the
+id replaced by one the user really has (see :attr:`FuzzTarget.known`): files, and
+tasks queued, completed and failed.
 
 Every request sent is counted, the checks' own probes too (e.g. the same request
 without its token), through a response hook on the ``requests`` session the cases
@@ -107,9 +108,10 @@ OPERATION_CHECKS: list[dict[str, Any]] = [
         "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE_DEFAULT, "422"]}},
     },
     {
-        # With the id of a real task: 406 by the spec while the task is not finished
-        # or when it failed ("The job is non-existent or not done", "The task failed:
-        # ..."), and 422 for a task of another kind ("There is no such ... task").
+        # 406 by the spec for an id that is not the user's task ("It is impossible to
+        # get task result ..."), and with the id of a real task while it is not
+        # finished or when it failed ("The job is non-existent or not done", "The task
+        # failed: ..."); 422 for a task of another kind ("There is no such ... task").
         "include-path": _RESULT_PATHS,
         "include-method": "GET",
         "checks": {
