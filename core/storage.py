@@ -20,7 +20,11 @@ from typing import BinaryIO, Literal
 
 from redis.asyncio import Redis
 
-from core.audio import ALLOWED_AUDIO_EXTENSIONS, DEFAULT_DECODE_TIMEOUT_S, convert_upload_to_mp3
+from core.audio_upload import (
+    ALLOWED_AUDIO_EXTENSIONS,
+    DEFAULT_DECODE_TIMEOUT_S,
+    convert_upload_to_mp3,
+)
 from core.errors import MediaError
 from core.media import ALLOWED_IMAGE_EXTENSIONS, convert_upload_to_png
 

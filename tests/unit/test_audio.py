@@ -1,4 +1,4 @@
-"""Unit tests for core.audio (needs ffmpeg/ffprobe on PATH)."""
+"""Unit tests for core.audio and core.audio_upload (needs ffmpeg/ffprobe on PATH)."""
 
 import math
 import os
@@ -14,16 +14,14 @@ from pydub.exceptions import CouldntDecodeError
 from pydub.generators import Sine
 
 from core.audio import (
-    ALLOWED_AUDIO_EXTENSIONS,
-    MIN_AUDIO_DURATION_S,
     NOT_AUDIO_MESSAGE,
-    convert_upload_to_mp3,
     dbfs_to_fraction,
     fraction_to_dbfs,
     load_audio,
     split_audio,
     split_silence,
 )
+from core.audio_upload import ALLOWED_AUDIO_EXTENSIONS, MIN_AUDIO_DURATION_S, convert_upload_to_mp3
 from core.errors import DecodeTimeoutError, MediaError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
