@@ -28,6 +28,7 @@ __all__ = [
     "TASK_UNAVAILABLE",
     "create_task",
     "documented",
+    "finished_task",
     "missing_inputs",
     "models_response",
     "task_not_ready",
@@ -138,7 +139,19 @@ async def task_result(
     not_ready: str,
     wrong_kind: str | None = None,
 ) -> dict[str, Any]:
-    """The stored result of the user's completed task.
+    """The stored result of the user's completed task (see :func:`finished_task`)."""
+    return (await finished_task(services, user, task_id, kinds, not_ready, wrong_kind))[1]
+
+
+async def finished_task(
+    services: Services,
+    user: User,
+    task_id: uuid.UUID,
+    kinds: set[TaskKind] | None,
+    not_ready: str,
+    wrong_kind: str | None = None,
+) -> tuple[Task, dict[str, Any]]:
+    """The user's completed task and its stored result.
 
     Raises:
         HTTPException: 406 :data:`TASK_UNAVAILABLE` when the task is unknown or
@@ -156,7 +169,7 @@ async def task_result(
     result = await services.tasks.result(task_id) if task.finished else None
     if result is None:
         raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
-    return result
+    return task, result
 
 
 async def models_response(services: Services, kind: PluginKind) -> ModelsDataReponse:

@@ -12,9 +12,9 @@ from core.annotate import Mark, annotate_page
 from core.plugins.types import Rectangle
 from core.tasks import TaskKind
 from serve_app.api.common import (
-    TASK_UNAVAILABLE,
     create_task,
     documented,
+    finished_task,
     missing_inputs,
     task_not_ready,
     task_result,
@@ -132,12 +132,9 @@ async def get_audio_image_comparison_annotated(
 
     Only the task's owner can fetch it; ``min_confidence`` filters as for the result.
     """
-    result = await task_result(
+    task, result = await finished_task(
         services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
     )
-    task = await services.tasks.get(task_id, owner=user.username)
-    if task is None:  # deleted since its result was read
-        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, TASK_UNAVAILABLE)
     path = await services.files.lookup(
         "image", user.username, uuid.UUID(task.payload["image_file"])
     )
