@@ -2,7 +2,7 @@
 
 Transcribes a few items per voice with faster-whisper (int8, beam 5, English, word
 timestamps: the same settings the API uses) and prints the word error rate (WER)
-against the *spoken* text. Words are compared after ``core.text.normalize_words``
+against the *spoken* text. Words are compared after ``core.reading.text_diff.normalize_words``
 (lower-case, apostrophes dropped, other punctuation and hyphens as separators), so
 "present-day" and "present day" agree but "1776" and "seventeen seventy-six" do not.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from core.text import normalize_words
+from core.reading.text_diff import normalize_words
 
 _SPLIT_THOUSANDS = re.compile(r"(\d)\s*,\s*(\d{3})(?!\d)")
 

@@ -38,7 +38,7 @@ from bench.score import (
     remap,
     wer,
 )
-from core.assessment import HeardWord, assess, reference_words
+from core.reading.assess import HeardWord, assess, reference_words
 
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7)
 POLL_S = 0.25
@@ -129,7 +129,7 @@ async def _run_task(client, mode: str, body: dict) -> tuple[dict, float]:
 
 
 def oracle_errors(reference: str, spoken: str) -> list[dict]:
-    """Errors ``core.assessment`` finds when the transcript is exactly what was spoken."""
+    """Errors ``core.reading.assess`` finds when the transcript is exactly what was spoken."""
     heard = [HeardWord(w, i * 0.4, i * 0.4 + 0.3, 1.0) for i, w in enumerate(spoken.split())]
     assessed = assess(reference, reference_words(reference), heard, len(heard) * 0.4)
     return [

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Levenshtein
 
-from core.normalize import spoken_form
-from core.text import _edit_runs, _prepared_words, _run_ranges, prepare_text
+from core.reading.normalize import spoken_form
+from core.reading.text_diff import _edit_runs, _prepared_words, _run_ranges, prepare_text
 
 __all__ = [
     "Counts",
@@ -166,7 +166,7 @@ def ocr_token_map(ocr_text: str, reference: str) -> list[int]:
 
 
 def wer(hypothesis: str, reference: str) -> tuple[int, int]:
-    """Word edits and reference word count, on spoken tokens (``core.normalize``)."""
+    """Word edits and reference word count, on spoken tokens (``core.reading.normalize``)."""
     ref = _words(reference)
     return Levenshtein.distance(_words(hypothesis), ref), len(ref)
 
@@ -178,7 +178,7 @@ def cer(hypothesis: str, reference: str) -> tuple[int, int]:
 
 
 def baseline_v1(segment_texts: Sequence[str], reference: str) -> list[Located]:
-    """The plain v1 diff (``core.text.match_phrases``' alignment) placed on the reference.
+    """The plain v1 diff (``match_phrases``' alignment) placed on the reference.
 
     The same Levenshtein runs over ``prepare_text`` words as v1, without number,
     contraction or hyphenation handling; a run with read and expected words is a

@@ -320,7 +320,7 @@ def bench_replicas(service: Service, clips: list[Path]) -> list[dict]:
 
 
 class LocalGateway:
-    """``core.pipeline.ModelGateway`` over plugins loaded in this process."""
+    """``core.tasks.runner.ModelGateway`` over plugins loaded in this process."""
 
     def __init__(self, audio: Any, image: Any) -> None:
         self.audio, self.image = audio, image
@@ -340,12 +340,12 @@ class LocalGateway:
 
 class LocalMatcher:
     async def find_phrases(self, phrases, to_find, margin, score_cutoff):
-        from core.text import find_phrases
+        from core.reading.text_diff import find_phrases
 
         return find_phrases(phrases, to_find, margin=margin, score_cutoff=score_cutoff)
 
     async def assess(self, reference_text, reference, heard, duration, segment_lengths):
-        from core.assessment import assess
+        from core.reading.assess import assess
 
         return assess(reference_text, reference, heard, duration, segment_lengths)
 
@@ -385,11 +385,11 @@ def bench_overhead(service: Service, args) -> dict:
     # The same work in this process: the pipeline's TaskRunner over local plugins.
     from redis.asyncio import Redis
 
-    from core.config import get_settings
-    from core.hosting import PluginRunner
-    from core.pipeline import TaskRunner
-    from core.storage import FileStore
-    from core.tasks import Task, TaskKind, TaskStatus
+    from api.settings import get_settings
+    from core.plugins.host import PluginRunner
+    from core.stores.files import FileStore
+    from core.stores.tasks import Task, TaskKind, TaskStatus
+    from core.tasks.runner import TaskRunner
 
     audio_runner = PluginRunner("whisper", {"compute_type": "int8"})
     image_runner = PluginRunner("en_easyocr")

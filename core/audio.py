@@ -2,7 +2,7 @@
 
 The spec's audio algorithms (``dbfs_to_fraction``, ``fraction_to_dbfs``,
 ``split_audio``, ``split_silence``); decoding and encoding run ffmpeg through pydub.
-Uploads are validated and converted by :mod:`core.audio_upload`. Units: parameters
+Uploads are validated and converted by :mod:`core.uploads.audio`. Units: parameters
 named ``*_s`` and ``max_interval`` are seconds; the intervals returned by
 :func:`split_silence` are integer milliseconds (pydub's native unit); levels are dBFS
 (decibels relative to full scale, ``0`` = loudest possible sample).

@@ -83,7 +83,7 @@ def decode_access_token(token: str, secret: str, algorithm: str = "HS256") -> st
 
     Only ``algorithm`` is accepted, so ``alg: none`` and algorithm-confusion tokens
     are refused by pyjwt; the ``type`` claim must be ``"access"``, so refresh tokens
-    (``core.tokens``, same key) are refused too.
+    (``core.stores.tokens``, same key) are refused too.
 
     Raises:
         InvalidTokenError: for any token that does not verify: malformed, expired

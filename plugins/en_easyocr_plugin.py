@@ -11,7 +11,7 @@ import inspect
 from collections import defaultdict
 from typing import Any
 
-from core.layout import join_ordered, reading_order
+from core.page.layout import join_ordered, reading_order
 from core.plugins import (
     ImageProcessingResult,
     ImageTextBox,
@@ -26,7 +26,7 @@ class EnEasyOCRPlugin:
     """English OCR with EasyOCR; boxes are returned in reading order.
 
     EasyOCR returns boxes in detection order; they are put in reading order with the
-    line-clustering heuristic of :mod:`core.layout` (single column only).
+    line-clustering heuristic of :mod:`core.page.layout` (single column only).
     """
 
     name = "en_easyocr"

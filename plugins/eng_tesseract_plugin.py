@@ -18,7 +18,7 @@ class EngTesseractPlugin:
     """English OCR with Tesseract: one box per word, in Tesseract's reading order.
 
     Tesseract does its own page layout analysis, so words come in its order (block,
-    paragraph, line, word) rather than through :mod:`core.layout`.
+    paragraph, line, word) rather than through :mod:`core.page.layout`.
     """
 
     name = "eng_tesseract"

@@ -7,7 +7,7 @@ serves, and caches the answer for ``ttl_s`` seconds. A model added to or removed
 the config shows up here within that time, without restarting the API.
 
 An application answers only while a replica of it runs, so the names each one served
-last are also kept in Redis (``core.known_models``): a replica started while a model
+last are also kept in Redis (``core.stores.known_models``): a replica started while a model
 application restarts (a lost node takes both) still knows that the model exists, and
 :meth:`ModelDirectory.find` waits for it instead of calling it missing.
 """
@@ -25,10 +25,10 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_before_delay, wait_exponential
 
-from core.known_models import KnownModels
+from api.services import Readiness
 from core.plugins import PluginInfo
+from core.stores.known_models import KnownModels
 from serve_app.deployments.model_host import MODEL_DEPLOYMENT
-from serve_app.services import Readiness
 
 __all__ = ["ModelDirectory", "ModelUnavailable", "ServedModel"]
 

@@ -14,16 +14,16 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 from redis.asyncio import Redis
 
-from core.config import get_settings
-from core.known_models import KnownModels
-from serve_app import log_redaction
-from serve_app.app import create_app
-from serve_app.config import AppArgs
+from api import log_redaction
+from api.app import create_app
+from api.services import ModelCatalog, Services
+from api.settings import get_settings
+from core.stores.known_models import KnownModels
+from serve_app.args import AppArgs
 from serve_app.deployments.matcher import Matcher
 from serve_app.deployments.pipeline import Pipeline
 from serve_app.discovery import ModelDirectory
 from serve_app.metrics import get_metrics
-from serve_app.services import ModelCatalog, Services
 
 __all__ = ["Ingress", "build_app"]
 

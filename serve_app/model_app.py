@@ -14,7 +14,7 @@ import ray
 from ray.serve import Application
 
 from core.plugins import BUNDLED_PLUGIN_DIR, get_plugin
-from serve_app.config import ModelAppArgs
+from serve_app.args import ModelAppArgs
 from serve_app.deployments.model_host import ModelHost
 
 __all__ = ["build_model_app", "cluster_has_gpus", "replica_options"]

@@ -1,20 +1,31 @@
-"""Session-wide fixtures: a Redis server and paths to the sample media."""
+"""Session-wide fixtures: a Redis server, paths to the sample media, and helpers for
+tests of async code that talks to Redis.
+
+Async code runs with plain ``asyncio.run`` inside sync tests; a Redis client is bound to
+the event loop that created it, so tests open their own client inside the coroutine
+(``async with connect() as redis``). Each test gets its own key prefix (``prefix``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio import Redis
 
-DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+#: Plugins used only by tests (broken, sleepy, slow to start).
+TEST_PLUGIN_DIR = REPO / "tests" / "plugins"
 
 
 def free_port() -> int:
@@ -116,3 +127,36 @@ def sample_audio() -> Path:
 @pytest.fixture(scope="session")
 def sample_image() -> Path:
     return DATA / "every_path.jpg"
+
+
+@pytest.fixture
+def prefix(key_prefix: str) -> str:
+    """A key prefix unique to one test, inside the session's prefix."""
+    return f"{key_prefix}{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+def connect(redis_url: str) -> Callable[[], Redis]:
+    """Factory of asyncio Redis clients (``decode_responses=True``) on the test server."""
+    return lambda: Redis.from_url(redis_url, decode_responses=True)
+
+
+async def _poll(
+    predicate: Callable[[], Awaitable[object]],
+    timeout_s: float,
+    interval_s: float = 0.02,
+    what: str = "condition",
+) -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval_s)
+    raise TimeoutError(f"{what} not reached in {timeout_s} s")
+
+
+@pytest.fixture
+def poll() -> Callable[..., Awaitable[object]]:
+    """``await poll(async_predicate, timeout_s, what=...)``: poll until truthy or fail."""
+    return _poll

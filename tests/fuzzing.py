@@ -1,7 +1,7 @@
 """Property-based fuzzing of the v1 API with Schemathesis, from its OpenAPI schema.
 
 Shared by ``tests/api/test_fuzz.py`` (the app in-process, real Redis) and
-``tests/integration/test_fuzz.py`` (the live Ray Serve cluster over HTTP).
+``tests/serve_app/integration/test_fuzz.py`` (the live Ray Serve cluster over HTTP).
 
 Every operation of ``/openapi.json`` gets generated requests, schema-valid and
 schema-invalid (Schemathesis' explicit-examples, coverage and fuzzing phases), each
@@ -47,8 +47,8 @@ import requests
 import schemathesis
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from core.config import Settings
-from serve_app.app import create_app
+from api.app import create_app
+from api.settings import Settings
 
 __all__ = [
     "FuzzStats",

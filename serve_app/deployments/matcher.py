@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from ray import serve
 
-from core.assessment import Assessment, HeardWord, RefWord, assess
-from core.text import find_phrases
+from core.reading.assess import Assessment, HeardWord, RefWord, assess
+from core.reading.text_diff import find_phrases
 
 __all__ = ["Matcher"]
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0.1})
 class Matcher:
-    """Aligns what was read with what is written (``core.assessment``, ``core.text``)."""
+    """Aligns what was read with what is written (``core.reading``: assess, text_diff)."""
 
     def find_phrases(
         self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
@@ -28,5 +28,5 @@ class Matcher:
         duration: float,
         segment_lengths: list[int],
     ) -> Assessment:
-        """Word-level miscues and the reading's summary (``core.assessment.assess``)."""
+        """Word-level miscues and the reading's summary (``core.reading.assess.assess``)."""
         return assess(reference_text, reference, heard, duration, segment_lengths)

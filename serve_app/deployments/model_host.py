@@ -23,9 +23,9 @@ from typing import Any
 import ray
 from ray import serve
 
-from core.hosting import BatchItem, PluginRunner, TimedCalls
 from core.plugins import PluginInfo
-from serve_app.config import ModelAppArgs
+from core.plugins.host import BatchItem, PluginRunner, TimedCalls
+from serve_app.args import ModelAppArgs
 from serve_app.metrics import get_metrics
 
 __all__ = ["MODEL_DEPLOYMENT", "ModelHost"]

@@ -2,8 +2,8 @@
 
 A task's model calls go to the model applications found at run time
 (``serve_app.discovery``); the matcher deployment aligns the texts
-(``core.pipeline.TaskRunner``). The queue
-consumer (``core.worker.TaskConsumer``) runs inside each replica, so pipeline
+(``core.tasks.runner.TaskRunner``). The queue
+consumer (``core.tasks.consumer.TaskConsumer``) runs inside each replica, so pipeline
 replicas scale the number of tasks worked on at once.
 """
 
@@ -22,16 +22,16 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.assessment import Assessment, HeardWord, RefWord
-from core.config import get_settings
-from core.hosting import ModelCallTimeout
-from core.known_models import KnownModels
-from core.pipeline import TaskRunner
+from api.settings import get_settings
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
-from core.storage import FileStore
-from core.tasks import TaskStore
-from core.worker import ConsumerOptions, TaskConsumer, TaskFailed
-from serve_app.config import WorkerConfig
+from core.plugins.host import ModelCallTimeout
+from core.reading.assess import Assessment, HeardWord, RefWord
+from core.stores.files import FileStore
+from core.stores.known_models import KnownModels
+from core.stores.tasks import TaskStore
+from core.tasks.consumer import ConsumerOptions, TaskConsumer, TaskFailed
+from core.tasks.runner import TaskRunner
+from serve_app.args import WorkerConfig
 from serve_app.discovery import ModelDirectory, ModelUnavailable
 from serve_app.metrics import get_metrics
 
@@ -57,7 +57,7 @@ def is_retryable(error: BaseException) -> bool:
 
 
 class HandleGateway:
-    """``core.pipeline.ModelGateway`` over the model applications' handles.
+    """``core.tasks.runner.ModelGateway`` over the model applications' handles.
 
     Args:
         directory: Finds the application (and multiplexed id) serving a model name.
@@ -98,7 +98,7 @@ class HandleGateway:
 
 
 class HandleMatcher:
-    """``core.pipeline.TextMatcher`` over the matcher deployment's handle."""
+    """``core.tasks.runner.TextMatcher`` over the matcher deployment's handle."""
 
     def __init__(self, handle: DeploymentHandle) -> None:
         self._handle = handle

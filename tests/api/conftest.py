@@ -18,13 +18,13 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 from starlette.types import ASGIApp
 
-from core.config import Settings
+from api.app import create_app
+from api.services import Services, StaticCatalog
+from api.settings import Settings
 from core.plugins import PluginInfo
-from core.storage import FileStore
-from core.tasks import TaskStore
-from core.users import UserStore
-from serve_app.app import create_app
-from serve_app.services import Services, StaticCatalog
+from core.stores.files import FileStore
+from core.stores.tasks import TaskStore
+from core.stores.users import UserStore
 
 #: The catalogue the in-process app offers (names only; nothing serves them).
 MODELS = [

@@ -16,11 +16,12 @@ import subprocess
 import zipfile
 import zlib
 from functools import cache
-from pathlib import Path
 
 from PIL import Image
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.conftest import DATA as TESTS_DATA
+
+DATA = TESTS_DATA
 SVG_NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 
 

@@ -22,9 +22,9 @@ import requests
 from redis.asyncio import Redis
 from schemathesis.python import asgi
 
-from core.config import Settings
-from core.tasks import TaskStore
-from serve_app.app import create_app
+from api.app import create_app
+from api.settings import Settings
+from core.stores.tasks import TaskStore
 from tests.api.conftest import MODELS, PASSWORD, build_services
 from tests.fuzzing import (
     FuzzStats,

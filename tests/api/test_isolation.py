@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.tasks import TaskKind, TaskStore
+from core.stores.tasks import TaskKind, TaskStore
 from tests.api.conftest import ApiHarness
 
 #: Text planted in every result of the owner's tasks; it must never reach anyone else.

@@ -1,4 +1,4 @@
-"""Rate limiting of the v1 API in-process: real app, real Redis (serve_app.ratelimit).
+"""Rate limiting of the v1 API in-process: real app, real Redis (api.middleware.rate_limit).
 
 Limits are set tiny per test (``make_api(rate_limit_read="3/minute")``) so a few
 requests spend them; each harness has its own key prefix unless a test shares one
@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from core.ratelimit import AUTH, READ, TASK, UPLOAD
+from api.middleware.rate_limit import route_group
 from core.security import create_access_token
-from serve_app.ratelimit import route_group
+from core.stores.rate_limits import AUTH, READ, TASK, UPLOAD
 from tests.api.conftest import ApiHarness
 from tests.conftest import free_port
 
@@ -189,7 +189,7 @@ def test_health_probes_and_docs_are_never_limited(make_api, path):
 def test_redis_down_fails_open(make_api, caplog):
     api = make_api(redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_read="1/minute")
     bogus = {"Authorization": "Bearer not.a.jwt"}
-    with caplog.at_level(logging.WARNING, logger="core.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="core.stores.rate_limits"):
         codes = [api.client.get("/v1/auth/users/me", headers=bogus).status_code for _ in range(3)]
         liveness = api.client.get("/v1/health/liveness")
     assert codes == [401, 401, 401]  # the route's answer, neither 429 nor 500

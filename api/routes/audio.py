@@ -1,0 +1,181 @@
+"""``/v1/audio``: upload, download, models, processing and phrase extraction tasks."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, UploadFile, status
+from fastapi.responses import FileResponse
+
+from api.deps import CurrentUser, ServicesDep, get_current_active_user
+from api.middleware.body_limit import UPLOAD_FORM_LIMITS, require_words_within
+from api.routes.common import (
+    create_task,
+    documented,
+    missing_inputs,
+    models_response,
+    save_upload,
+    task_not_ready,
+    task_result,
+)
+from api.schemas import (
+    AudioExtractPhrasesRequest,
+    AudioExtractPhrasesResponse,
+    AudioProcessingRequest,
+    AudioProcessingResponse,
+    ModelsDataReponse,
+    TaskCreateResponse,
+    UploadFileResponse,
+)
+from core.stores.tasks import TaskKind
+
+router = APIRouter(prefix="/audio", tags=["audio"], dependencies=[Depends(get_current_active_user)])
+
+_NOT_DONE = "The job is non-existent or not done"
+_MISSING = documented(missing_inputs("audio"))
+
+
+@router.post(
+    "/upload",
+    response_model=UploadFileResponse,
+    summary="Upload an audio file; returns its file id.",
+    form_limits=UPLOAD_FORM_LIMITS,
+    responses=documented(
+        (
+            400,
+            "The multipart form has more than the one file or an oversized text field",
+            "Too many files. Maximum number of files is 1.",
+        ),
+        (413, "The file is larger than the upload limit", "The file is larger than the limit"),
+        (
+            422,
+            "The file was not sent, has an unallowed extension or is not audio",
+            "Only audio files uploads are allowed",
+        ),
+    ),
+)
+async def upload_audio_file(
+    upload_file: UploadFile, user: CurrentUser, services: ServicesDep
+) -> UploadFileResponse:
+    """Allowed extensions: .aac (also .acc), .mp3, .m4a, .oga, .ogv, .ogg, .opus, .wav.
+
+    The content is checked with ffprobe and decoded with ffmpeg (the extension and
+    the client's MIME type are not trusted); the file is stored as ``.mp3``. Decoding
+    that takes longer than the server's budget (``FMR_DECODE_TIMEOUT_S``) is stopped:
+    422 "Decoding the file took longer than N s".
+    """
+    return await save_upload(services, user, "audio", upload_file)
+
+
+@router.get(
+    "/download",
+    response_class=FileResponse,
+    summary="Download an audio file (mp3) by its id.",
+    responses={
+        200: {"content": {"audio/mpeg": {}}, "description": "The file (.mp3)"},
+        **documented((404, "No file with this id belongs to the user.", "File not found")),
+    },
+)
+async def download_audio_file(file: uuid.UUID, user: CurrentUser, services: ServicesDep):
+    """Uploaded files and the segments cut by processing tasks are downloadable."""
+    path = await services.files.lookup("audio", user.username, file)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found")
+    return FileResponse(path, media_type="audio/mpeg", filename=f"{file}.mp3")
+
+
+@router.get("/models", response_model=ModelsDataReponse, summary="Available (loaded) audio models.")
+async def get_audio_processing_models(services: ServicesDep) -> ModelsDataReponse:
+    """Models whose deployments are up, as the model hosts report them."""
+    return await models_response(services, "audio")
+
+
+@router.post(
+    "/process/task",
+    response_model=TaskCreateResponse,
+    summary="Create an audio processing (speech recognition) task.",
+    responses=_MISSING,
+)
+async def process_audio(
+    request: AudioProcessingRequest, user: CurrentUser, services: ServicesDep
+) -> TaskCreateResponse:
+    """Parameters: **audio_file** (file id) and **audio_model** (see ``/models``)."""
+    return await create_task(
+        services,
+        user,
+        TaskKind.AUDIO_PROCESSING,
+        request,
+        models=[("audio", request.audio_model)],
+        files=[("audio", request.audio_file)],
+    )
+
+
+@router.get(
+    "/process/result",
+    response_model=AudioProcessingResponse,
+    summary="The result of an audio processing task.",
+    responses=documented(
+        task_not_ready(_NOT_DONE),
+        (422, "The task is not an audio processing task", "There is no such audio processing task"),
+    ),
+)
+async def get_audio_processing_result(
+    task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
+) -> AudioProcessingResponse:
+    """Recognised text and timed segments; each segment's ``file`` is downloadable."""
+    result = await task_result(
+        services,
+        user,
+        task_id,
+        {TaskKind.AUDIO_PROCESSING},
+        _NOT_DONE,
+        "There is no such audio processing task",
+    )
+    return AudioProcessingResponse.model_validate(result)
+
+
+@router.post(
+    "/extract/task",
+    response_model=TaskCreateResponse,
+    summary="Create a task extracting the given phrases from an audio file.",
+    responses=_MISSING,
+)
+async def extract_text_from_audio(
+    request: AudioExtractPhrasesRequest, user: CurrentUser, services: ServicesDep
+) -> TaskCreateResponse:
+    """Parameters: **audio_file**, **audio_model**, **phrases** (texts to find).
+
+    The phrases may hold at most ``FMR_MAX_TEXT_WORDS`` words in all (422 beyond)."""
+    require_words_within(request.phrases, services.settings.max_text_words, "The phrases are")
+    return await create_task(
+        services,
+        user,
+        TaskKind.AUDIO_EXTRACTION,
+        request,
+        models=[("audio", request.audio_model)],
+        files=[("audio", request.audio_file)],
+    )
+
+
+@router.get(
+    "/extract/result",
+    response_model=AudioExtractPhrasesResponse,
+    summary="The result of a phrase extraction task.",
+    responses=documented(
+        task_not_ready(_NOT_DONE),
+        (422, "The task is not an audio extraction task", "There is no such audio extraction task"),
+    ),
+)
+async def get_extracted_results(
+    task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
+) -> AudioExtractPhrasesResponse:
+    """For each phrase: whether it was heard and the audio cut from the recording."""
+    result = await task_result(
+        services,
+        user,
+        task_id,
+        {TaskKind.AUDIO_EXTRACTION},
+        _NOT_DONE,
+        "There is no such audio extraction task",
+    )
+    return AudioExtractPhrasesResponse.model_validate(result)

@@ -1,0 +1,219 @@
+"""Helpers shared by the routers: spec error responses, existence checks, results."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import HTTPException, UploadFile, status
+from pydantic import BaseModel
+
+from api.schemas import (
+    ErrorResponse,
+    ModelData,
+    ModelsDataReponse,
+    TaskCreateResponse,
+    UploadFileResponse,
+    ValidationErrorResponse,
+)
+from api.services import Services
+from core.plugins import PluginKind
+from core.stores.files import FileKind
+from core.stores.tasks import Task, TaskKind, TaskStatus
+from core.stores.users import User
+
+__all__ = [
+    "TASK_MISSING",
+    "TASK_NOT_FOUND",
+    "TASK_UNAVAILABLE",
+    "create_task",
+    "documented",
+    "finished_task",
+    "missing_inputs",
+    "models_response",
+    "task_not_ready",
+    "require_file",
+    "require_model",
+    "require_task",
+    "save_upload",
+    "task_result",
+]
+
+#: ``/v1/task/status``'s ``detail`` for a task id that is unknown or belongs to another
+#: user. The two cases answer the same, so ids of other users' tasks cannot be probed.
+TASK_NOT_FOUND = "Task not found"
+
+#: The result endpoints' ``detail`` (406, the spec's sentence) for a task id that is
+#: unknown or belongs to another user: the same answer for both, as for TASK_NOT_FOUND.
+TASK_UNAVAILABLE = (
+    "It is impossible to get task result (task does not exist or it has not finished yet)"
+)
+
+#: ``documented`` triple for the 404 of ``/v1/task/status``.
+TASK_MISSING = (
+    404,
+    "No task with this id belongs to the user (unknown, or another user's)",
+    TASK_NOT_FOUND,
+)
+
+#: A documented error: ``(status, description, detail)``; ``detail`` is one example
+#: ``detail`` or a mapping of example names to ``detail``s.
+Documented = tuple[int, str, str | dict[str, str]]
+
+
+def task_not_ready(detail: str) -> Documented:
+    """``documented`` triple for a result endpoint's 406, with the three cases' bodies.
+
+    Args:
+        detail: The endpoint's spec ``detail`` for the caller's own unfinished task.
+    """
+    return (
+        406,
+        "No task with this id belongs to the user (unknown, or another user's: both "
+        f'answer "{TASK_UNAVAILABLE}"), or the task has not finished yet, or it failed',
+        {
+            "unknown": TASK_UNAVAILABLE,
+            "not_finished": detail,
+            "failed": "The task failed: <reason>",
+        },
+    )
+
+
+def missing_inputs(*kinds: str) -> Documented:
+    """``documented`` triple for a task creation's 404: each model and file it names.
+
+    Args:
+        kinds: ``"audio"`` and/or ``"image"``, in the order they are checked.
+    """
+    examples = {f"{kind}_model": f"No such {kind} model available" for kind in kinds}
+    examples |= {f"{kind}_file": f"No such {kind} file available" for kind in kinds}
+    return 404, "The specified file or model was not found.", examples
+
+
+def documented(*errors: Documented) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``(status, description, example detail(s))`` triples.
+
+    The body is :class:`ErrorResponse`; a 422's is :class:`ValidationErrorResponse`,
+    whose ``detail`` may also be FastAPI's list of validation issues. Statuses every
+    route shares (401, 413, 429, 503...) are added by ``api.openapi``.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for code, description, detail in errors:
+        if isinstance(detail, dict):
+            media = {"examples": {k: {"value": {"detail": v}} for k, v in detail.items()}}
+        else:
+            media = {"example": {"detail": detail}}
+        responses[code] = {
+            "model": ValidationErrorResponse if code == 422 else ErrorResponse,
+            "description": description,
+            "content": {"application/json": media},
+        }
+    return responses
+
+
+async def require_model(services: Services, kind: PluginKind, name: str) -> None:
+    """404 "No such {kind} model available" unless a model host serves ``name``."""
+    if not await services.models.has(kind, name):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} model available")
+
+
+async def require_file(services: Services, user: User, kind: FileKind, file_id: uuid.UUID) -> None:
+    """404 "No such {kind} file available" unless the user owns that file."""
+    if await services.files.lookup(kind, user.username, file_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} file available")
+
+
+async def require_task(services: Services, user: User, task_id: uuid.UUID) -> Task:
+    """The user's task; 404 "Task not found" when it is unknown or someone else's."""
+    task = await services.tasks.get(task_id, owner=user.username)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, TASK_NOT_FOUND)
+    return task
+
+
+async def task_result(
+    services: Services,
+    user: User,
+    task_id: uuid.UUID,
+    kinds: set[TaskKind] | None,
+    not_ready: str,
+    wrong_kind: str | None = None,
+) -> dict[str, Any]:
+    """The stored result of the user's completed task (see :func:`finished_task`)."""
+    return (await finished_task(services, user, task_id, kinds, not_ready, wrong_kind))[1]
+
+
+async def finished_task(
+    services: Services,
+    user: User,
+    task_id: uuid.UUID,
+    kinds: set[TaskKind] | None,
+    not_ready: str,
+    wrong_kind: str | None = None,
+) -> tuple[Task, dict[str, Any]]:
+    """The user's completed task and its stored result.
+
+    Raises:
+        HTTPException: 406 :data:`TASK_UNAVAILABLE` when the task is unknown or
+            someone else's (the same answer for both, the spec's); 422 ``wrong_kind``
+            when it is not of one of ``kinds``; 406 with the reason when it failed;
+            406 ``not_ready`` when it has not finished.
+    """
+    task = await services.tasks.get(task_id, owner=user.username)
+    if task is None:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, TASK_UNAVAILABLE)
+    if kinds is not None and task.kind not in kinds:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, wrong_kind)
+    if task.status is TaskStatus.FAILED:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, f"The task failed: {task.error}")
+    result = await services.tasks.result(task_id) if task.finished else None
+    if result is None:
+        raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
+    return task, result
+
+
+async def models_response(services: Services, kind: PluginKind) -> ModelsDataReponse:
+    """The models of one kind whose deployments are up."""
+    return ModelsDataReponse(
+        models=[
+            ModelData(name=i.name, languages=i.languages, description=i.description)
+            for i in await services.models.list(kind)
+        ]
+    )
+
+
+async def save_upload(
+    services: Services, user: User, kind: FileKind, upload_file: UploadFile
+) -> UploadFileResponse:
+    """Validate by content, convert and store an upload for the user (limits from
+    settings); the file name and MIME type are only hints."""
+    settings = services.settings
+    file_id = await services.files.save_upload(
+        kind,
+        user.username,
+        upload_file.file,
+        upload_file.filename,
+        content_type=upload_file.content_type,
+        max_bytes=settings.max_upload_bytes,
+        max_audio_duration_s=settings.max_audio_duration_s,
+        max_image_pixels=settings.max_image_pixels,
+        decode_timeout_s=settings.decode_timeout_s,
+    )
+    return UploadFileResponse(file_id=file_id)
+
+
+async def create_task(
+    services: Services,
+    user: User,
+    kind: TaskKind,
+    request: BaseModel,
+    models: list[tuple[PluginKind, str]],
+    files: list[tuple[FileKind, uuid.UUID]],
+) -> TaskCreateResponse:
+    """Check models, then files (the spec's 404s, in that order), then queue the task."""
+    for model_kind, name in models:
+        await require_model(services, model_kind, name)
+    for file_kind, file_id in files:
+        await require_file(services, user, file_kind, file_id)
+    task_id = await services.tasks.create(kind, user.username, request.model_dump(mode="json"))
+    return TaskCreateResponse(task_id=task_id)

@@ -1,0 +1,137 @@
+"""The objects request handlers work with, built once per ingress replica."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from api.settings import Settings
+from core.plugins import PluginInfo, PluginKind
+from core.stores.files import FileStore
+from core.stores.tasks import TaskStore
+from core.stores.tokens import RefreshTokenStore
+from core.stores.users import UserStore
+
+__all__ = ["ModelCatalog", "Readiness", "Services", "StaticCatalog", "always_ready"]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the service can do its work (``GET /v1/health/readiness``).
+
+    Attributes:
+        ready: True when every model application has a running replica and no
+            application is still being built or has failed.
+        applications: Application name -> its state, e.g. ``"RUNNING, 1 replica"``.
+    """
+
+    ready: bool
+    applications: dict[str, str] = field(default_factory=dict)
+
+
+async def always_ready() -> Readiness:
+    """Readiness of a service without model applications to wait for (tests)."""
+    return Readiness(ready=True)
+
+
+class ModelCatalog:
+    """Models offered by the model host deployments, cached for ``ttl_s`` seconds.
+
+    Args:
+        fetch: Coroutine returning the info of every served model (asks the hosts).
+        ttl_s: How long a fetched list is reused.
+    """
+
+    def __init__(
+        self, fetch: Callable[[], Awaitable[Sequence[PluginInfo]]], ttl_s: float = 10.0
+    ) -> None:
+        self._fetch = fetch
+        self._ttl_s = ttl_s
+        self._cached: list[PluginInfo] = []
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def list(self, kind: PluginKind) -> list[PluginInfo]:
+        """Models of one kind (``"audio"`` or ``"image"``)."""
+        async with self._lock:
+            if self._fetched_at is None or time.monotonic() - self._fetched_at > self._ttl_s:
+                self._cached = list(await self._fetch())
+                self._fetched_at = time.monotonic()
+        return [info for info in self._cached if info.kind == kind]
+
+    async def has(self, kind: PluginKind, name: str) -> bool:
+        """Whether a model of that kind and name is served."""
+        return any(info.name == name for info in await self.list(kind))
+
+
+class StaticCatalog(ModelCatalog):
+    """A fixed list of models (tests, or an ingress run without model hosts)."""
+
+    def __init__(self, infos: Sequence[PluginInfo]) -> None:
+        async def fetch() -> Sequence[PluginInfo]:
+            return infos
+
+        super().__init__(fetch, ttl_s=float("inf"))
+
+
+@dataclass
+class Services:
+    """Per-replica service objects; FastAPI dependencies hand them to routes.
+
+    ``tokens`` (refresh tokens) is built from the others: Redis, the key prefix, the
+    signing secret and ``settings.refresh_token_expire_days``.
+    """
+
+    settings: Settings
+    redis: Redis
+    users: UserStore
+    files: FileStore
+    tasks: TaskStore
+    models: ModelCatalog
+    jwt_secret: str
+    readiness: Callable[[], Awaitable[Readiness]] = always_ready
+    instance: str = ""
+    started_at: float = field(default_factory=time.monotonic)
+    tokens: RefreshTokenStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = RefreshTokenStore(
+            self.redis,
+            self.settings.key_prefix,
+            self.jwt_secret,
+            ttl_s=self.settings.refresh_token_expire_days * 24 * 3600,
+            algorithm=self.settings.jwt_algorithm,
+        )
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        models: ModelCatalog,
+        readiness: Callable[[], Awaitable[Readiness]] = always_ready,
+        instance: str = "",
+        redis: Redis | None = None,
+    ) -> Services:
+        """Connect to Redis (unless a client is given) and resolve the signing secret."""
+        if redis is None:
+            redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        users = UserStore(redis, settings.key_prefix, settings.min_password_length)
+        configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        return cls(
+            settings=settings,
+            redis=redis,
+            users=users,
+            files=FileStore(redis, settings.key_prefix, settings.data_dir),
+            tasks=TaskStore(redis, settings.key_prefix),
+            models=models,
+            jwt_secret=await users.signing_secret(configured),
+            readiness=readiness,
+            instance=instance,
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()

@@ -1,0 +1,269 @@
+"""Running one plugin: load it once, call it on bytes, normalise what it returns.
+
+The model host deployment is a thin wrapper around ``PluginRunner``. Inputs come
+as bytes (not paths) so model replicas need no access to the file storage, which
+lets them run on GPU nodes that do not mount it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+from core.audio import split_silence
+from core.page.layout import join_ordered, reading_order
+from core.plugins import (
+    BUNDLED_PLUGIN_DIR,
+    AudioChunk,
+    AudioProcessingResult,
+    ImageProcessingResult,
+    PluginInfo,
+    get_plugin,
+    instantiate_plugin,
+    plugin_info,
+)
+
+__all__ = [
+    "BatchItem",
+    "ModelCallTimeout",
+    "TimedCalls",
+    "PluginRunner",
+    "normalise_audio_result",
+    "normalise_image_result",
+]
+
+#: One request of a batch: file content, file name suffix (``".mp3"``), reference text.
+BatchItem = tuple[bytes, str, "str | None"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ModelCallTimeout(TimeoutError):
+    """A model call ran longer than its configured timeout; the message says how long."""
+
+
+class TimedCalls:
+    """Runs blocking model calls in threads, each bounded by a timeout.
+
+    A Python thread cannot be stopped, so a call that times out is abandoned: its
+    caller gets ``ModelCallTimeout`` at once and the thread runs on until the
+    model returns (or forever). ``stuck`` counts such threads, so a host can ask
+    to be replaced once too many are stuck.
+
+    Args:
+        timeout_s: Longest one call may run, in seconds.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._stuck: set[concurrent.futures.Future[Any]] = set()
+        # Own pool: abandoned threads must not starve the event loop's default one.
+        self._pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="model-call")
+
+    @property
+    def stuck(self) -> int:
+        """Timed-out calls whose threads are still running."""
+        return len(self._stuck)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a thread.
+
+        Raises:
+            ModelCallTimeout: the call did not return within ``timeout_s``.
+            Whatever ``fn`` raises.
+        """
+        future = self._pool.submit(fn, *args)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
+                                          self.timeout_s)
+        except asyncio.TimeoutError:
+            self._stuck.add(future)
+            future.add_done_callback(self._stuck.discard)
+            raise ModelCallTimeout(
+                f"the model did not answer within {self.timeout_s:g} s"
+            ) from None
+
+
+class PluginRunner:
+    """One loaded plugin.
+
+    Args:
+        plugin: Registered plugin name (``plugins/{plugin}_plugin.py`` is tried first).
+        options: Keyword arguments for the plugin's ``__init__`` (model path, device...).
+        plugin_dirs: Folders holding ``*_plugin.py`` files.
+        name: Name the model is offered under (defaults to the plugin's name), so
+            one plugin can be served twice with different weights.
+
+    Raises:
+        KeyError: unknown plugin. TypeError: bad options. Whatever the plugin's
+        model loading raises (missing weights...).
+    """
+
+    def __init__(
+        self,
+        plugin: str,
+        options: dict[str, Any] | None = None,
+        plugin_dirs: Sequence[str | Path] = (),
+        name: str | None = None,
+    ) -> None:
+        cls = get_plugin(plugin, list(plugin_dirs) or [BUNDLED_PLUGIN_DIR])
+        described = plugin_info(cls)
+        self.info = PluginInfo(
+            name=name or described.name,
+            languages=described.languages,
+            description=described.description,
+            kind=described.kind,
+        )
+        self.supports_gpu = bool(getattr(cls, "supports_gpu", False))
+        self._impl = instantiate_plugin(cls, options)
+        process = getattr(self._impl, "process_audio", None)
+        self.accepts_reference = process is not None and (
+            "reference_text" in inspect.signature(process).parameters
+        )
+        self._batch = getattr(
+            self._impl,
+            "process_audio_batch" if self.info.kind == "audio" else "process_image_batch",
+            None,
+        )
+        self.batch_accepts_reference = self._batch is not None and (
+            "reference_texts" in inspect.signature(self._batch).parameters
+        )
+
+    @property
+    def has_batch_method(self) -> bool:
+        """Whether the plugin implements batched inference itself."""
+        return callable(self._batch)
+
+    def run_file(self, path: str, reference_text: str | None = None) -> dict[str, Any]:
+        """Run the plugin on a file; returns the normalised result as a dict.
+
+        Args:
+            path: The input file.
+            reference_text: For ASR in a comparison, the text the reader should be
+                reading. Passed on only to plugins whose ``process_audio`` takes a
+                ``reference_text`` argument (the plugin decides whether to use it,
+                e.g. as a decoding prompt); ignored otherwise.
+        """
+        if self.info.kind == "audio":
+            if reference_text is not None and self.accepts_reference:
+                raw = self._impl.process_audio(path, reference_text=reference_text)
+            else:
+                raw = self._impl.process_audio(path)
+        else:
+            raw = self._impl.process_image(path)
+        return self._normalise(raw, path)
+
+    def run_files(
+        self, paths: Sequence[str], reference_texts: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any] | Exception]:
+        """Run the plugin on several files; one result (or the error) per file, in order.
+
+        With a batch method (``process_audio_batch(filenames, reference_texts=None)``
+        or ``process_image_batch(filenames)``, each returning one result per file)
+        the plugin gets all files in one call. If that call raises, or the plugin
+        has no batch method, each file is run alone, so one bad file fails only its
+        own request.
+
+        Returns:
+            For each path, the normalised result as a dict, or the exception its
+            run raised (returned, not raised).
+        """
+        references = list(reference_texts or [None] * len(paths))
+        if len(references) != len(paths):
+            raise ValueError("reference_texts must have one entry per path")
+        if self._batch is not None and len(paths) > 1:
+            try:
+                if self.batch_accepts_reference:
+                    raws = self._batch(list(paths), reference_texts=references)
+                else:
+                    raws = self._batch(list(paths))
+                if len(raws) != len(paths):
+                    raise ValueError(f"batch method returned {len(raws)} results for {len(paths)}")
+                return [self._normalise(raw, path) for raw, path in zip(raws, paths, strict=True)]
+            except Exception:  # noqa: BLE001 - isolate the failing file below
+                logger.warning("Batch call of %s failed; running files one by one",
+                               self.info.name, exc_info=True)
+        results: list[dict[str, Any] | Exception] = []
+        for path, reference in zip(paths, references, strict=True):
+            try:
+                results.append(self.run_file(path, reference))
+            except Exception as error:  # noqa: BLE001 - reported per request
+                results.append(error)
+        return results
+
+    def run_bytes_batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any] | Exception]:
+        """``run_files`` on in-memory file contents (each written to a temp file)."""
+        with ExitStack() as stack:
+            paths = []
+            for data, suffix, _reference in items:
+                handle = stack.enter_context(tempfile.NamedTemporaryFile(suffix=suffix))
+                handle.write(data)
+                handle.flush()
+                paths.append(handle.name)
+            return self.run_files(paths, [reference for _, _, reference in items])
+
+    def _normalise(self, raw: Any, path: str) -> dict[str, Any]:
+        if self.info.kind == "audio":
+            result = normalise_audio_result(raw)
+            if not result.segments and result.text.strip():
+                result = self._segment_by_silence(path)
+        else:
+            result = normalise_image_result(raw)
+        return result.model_dump()
+
+    def run_bytes(
+        self, data: bytes, suffix: str, reference_text: str | None = None
+    ) -> dict[str, Any]:
+        """Run the plugin on in-memory file content (written to a temp file)."""
+        with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+            handle.write(data)
+            handle.flush()
+            return self.run_file(handle.name, reference_text)
+
+    def _segment_by_silence(self, path: str) -> AudioProcessingResult:
+        """For models that return text without timings: transcribe silence-split pieces."""
+        segments: list[AudioChunk] = []
+        with tempfile.TemporaryDirectory() as folder:
+            ids, intervals = split_silence(path, folder)
+            for file_id, (start_ms, end_ms) in zip(ids, intervals, strict=True):
+                piece = normalise_audio_result(
+                    self._impl.process_audio(str(Path(folder) / f"{file_id}.mp3"))
+                )
+                if piece.text.strip():
+                    segments.append(
+                        AudioChunk(start=start_ms / 1000, end=end_ms / 1000, text=piece.text)
+                    )
+        return AudioProcessingResult(text=" ".join(s.text for s in segments), segments=segments)
+
+
+def normalise_audio_result(result: Any) -> AudioProcessingResult:
+    """Validate a plugin's audio result and strip whitespace around texts.
+
+    Raises:
+        pydantic.ValidationError: the plugin returned something of another shape.
+    """
+    parsed = AudioProcessingResult.model_validate(result, from_attributes=True)
+    segments = [s.model_copy(update={"text": s.text.strip()}) for s in parsed.segments]
+    return AudioProcessingResult(text=parsed.text.strip(), segments=segments)
+
+
+def normalise_image_result(result: Any) -> ImageProcessingResult:
+    """Validate a plugin's image result and put its boxes in reading order.
+
+    The text is rebuilt from the ordered boxes (EasyOCR, for one, returns boxes out
+    of order); a result without boxes keeps the plugin's own text.
+    """
+    parsed = ImageProcessingResult.model_validate(result, from_attributes=True)
+    if not parsed.boxes:
+        return parsed
+    boxes = reading_order(parsed.boxes)
+    return ImageProcessingResult(text=join_ordered(boxes), boxes=boxes)

@@ -1,0 +1,539 @@
+"""Reading assessment: align what was heard with the page, word by word, and score it.
+
+The reference (the page) and the transcript (ASR words with times) are both turned
+into spoken tokens (``core.reading.normalize.spoken_form``) and aligned with Levenshtein edit
+operations over token lists (``rapidfuzz.distance.Levenshtein.opcodes``). A reference
+word is *correct* when all its tokens were heard in place. Between two correct words
+lies a *gap*: the reference words and heard words in it are first checked for
+equivalence of form (``core.reading.normalize.joined_variants``: "1984" / "one thousand nine
+hundred eighty four", "path's" / "path is"), peeled from both ends; what is left is
+reported as miscues in the usual oral-reading terms:
+
+- **substitution**: a reference word read as another word;
+- **omission**: a reference word not read (a skipped line is one omission of many words);
+- **insertion**: a word read that is not on the page.
+
+Adjacent reference words with the same miscue type form one miscue.
+
+Times are seconds from the start of the recording; ``ref_char`` is a character
+offset into the reference text; ``at_char`` a character offset into the text of the
+ASR segment (``segment``) where the miscue is, or for an omission where the next
+heard word is (the v1 ``match_phrases`` meaning).
+
+Confidence (0..1) says how sure the service is that a miscue is real. It is a
+heuristic, documented in ``docs/accuracy.md`` with its measured effect:
+
+- substitution / insertion: the lowest ASR word probability of the heard words
+  (Whisper is unsure exactly where it "hears" something other than the page), times
+  the OCR confidence of the expected words when the OCR marked them low-confidence;
+- omission: the mean ASR probability of the heard words on both sides of the gap,
+  halved when the gap is long enough to have held the missing words
+  (``OMISSION_GAP_S_PER_WORD`` each), where the ASR may simply have missed speech.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import Levenshtein
+
+from core.plugins.types import AudioChunk, Rectangle
+from core.reading.normalize import joined_variants, spoken_form
+
+__all__ = [
+    "Assessment",
+    "HeardWord",
+    "Miscue",
+    "MiscueType",
+    "RefWord",
+    "Summary",
+    "assess",
+    "heard_words",
+    "reference_words",
+    "summarise",
+]
+
+MiscueType = str  # "substitution" | "omission" | "insertion"
+SUBSTITUTION, OMISSION, INSERTION = "substitution", "omission", "insertion"
+
+#: A silence in which a skipped word could have been spoken but the ASR dropped it:
+#: about the duration of one word at 150 words per minute (0.4 s).
+OMISSION_GAP_S_PER_WORD = 0.4
+#: Probability assumed for ASR words that carry none (plugins without word scores).
+UNKNOWN_PROBABILITY = 0.5
+_WORD = re.compile(r"\S+")
+_NUMBER_TAIL = re.compile(r"^(?:[.,]\d|%)")
+#: At most this many reference / heard words are tried together when peeling a gap.
+_PEEL_MAX = 4
+
+
+@dataclass(frozen=True)
+class RefWord:
+    """A word of the reference text (the page).
+
+    Attributes:
+        text: The word as printed, punctuation included.
+        start: Character offset of the word in the reference text.
+        end: Offset one past the word's last character.
+        boxes: Where it is on the photo (pixels), if the reference came from OCR.
+        ocr_confidence: The OCR's confidence 0..1 for the word, if known.
+        low_confidence: The OCR marked the word as doubtful.
+    """
+
+    text: str
+    start: int
+    end: int
+    boxes: tuple[Rectangle, ...] = ()
+    ocr_confidence: float | None = None
+    low_confidence: bool = False
+
+
+@dataclass(frozen=True)
+class HeardWord:
+    """A word the ASR heard.
+
+    Attributes:
+        text: The word as transcribed.
+        start: Start time in seconds.
+        end: End time in seconds.
+        probability: ASR word probability 0..1, or ``None`` if the model gives none.
+        segment: Index of the ASR segment the word is in.
+        char: Character offset of the word in that segment's text.
+    """
+
+    text: str
+    start: float
+    end: float
+    probability: float | None = None
+    segment: int = 0
+    char: int = 0
+
+
+@dataclass
+class Miscue:
+    """One reading error.
+
+    Attributes:
+        type: ``"substitution"``, ``"omission"`` or ``"insertion"``.
+        ref_start, ref_end: Reference word indices ``[ref_start, ref_end)``; for an
+            insertion ``ref_start == ref_end`` is the word it was read before.
+        heard_start, heard_end: Heard word indices ``[heard_start, heard_end)``;
+            empty for an omission, at the next heard word.
+        expected: The reference text of the words (original characters), ``""`` for
+            an insertion.
+        found: The heard words joined by spaces, ``""`` for an omission.
+        ref_char: Character offset of ``expected`` (or of the next word, for an
+            insertion) in the reference text.
+        start, end: Seconds: the heard words' span; for an omission the silence
+            between the heard words on either side.
+        confidence: 0..1, see the module docstring.
+        segment: ASR segment index of the miscue (of the next heard word for an
+            omission; the last segment when nothing was heard after it).
+        at_char: Character offset into that segment's text.
+        boxes: Photo boxes of the expected words (for an insertion, of the word it
+            precedes, or follows at the end of the page); empty without a photo.
+    """
+
+    type: MiscueType
+    ref_start: int
+    ref_end: int
+    heard_start: int
+    heard_end: int
+    expected: str
+    found: str
+    ref_char: int
+    start: float
+    end: float
+    confidence: float
+    segment: int
+    at_char: int
+    boxes: tuple[Rectangle, ...] = ()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Scores of one reading.
+
+    Attributes:
+        words_in_reference: Number of reference words.
+        words_correct: Reference words read correctly.
+        substitutions, omissions, insertions: Words per miscue type (an omission of
+            a 10-word line counts 10).
+        accuracy: ``100 * words_correct / words_in_reference`` (percent); 0 for an
+            empty reference.
+        completeness: Percent of reference words attempted (not omitted).
+        reading_duration: Seconds from the first heard word's start to the last
+            heard word's end; 0 when nothing was heard.
+        wcpm: Words correct per minute, ``words_correct / (reading_duration / 60)``,
+            the oral reading fluency measure of Deno (1985) and of Hasbrouck &
+            Tindal's norms; ``None`` when ``reading_duration`` is 0.
+    """
+
+    words_in_reference: int
+    words_correct: int
+    substitutions: int
+    omissions: int
+    insertions: int
+    accuracy: float
+    completeness: float
+    reading_duration: float
+    wcpm: float | None
+
+
+@dataclass
+class Assessment:
+    """The miscues in reference order, and the summary."""
+
+    miscues: list[Miscue] = field(default_factory=list)
+    summary: Summary | None = None
+
+
+def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Spoken tokens of all words and, for each token, the index of its word."""
+    tokens: list[str] = []
+    owner: list[int] = []
+    for i, word in enumerate(words):
+        for token in spoken_form(word):
+            tokens.append(token)
+            owner.append(i)
+    return tokens, owner
+
+
+def _correct_pairs(ref: Sequence[str], heard: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Anchors ``(ref_word, first_heard, last_heard)`` of reference words read correctly.
+
+    A reference word is correct when each of its tokens is aligned ``equal``; words
+    with no spoken token (punctuation) are neither anchors nor miscues.
+    """
+    ref_tokens, ref_owner = _tokens(ref)
+    heard_tokens, heard_owner = _tokens(heard)
+    equal_heard: dict[int, list[int]] = {}
+    matched_tokens: dict[int, int] = {}
+    for op in Levenshtein.opcodes(ref_tokens, heard_tokens):
+        if op.tag != "equal":
+            continue
+        for k in range(op.src_end - op.src_start):
+            word = ref_owner[op.src_start + k]
+            matched_tokens[word] = matched_tokens.get(word, 0) + 1
+            equal_heard.setdefault(word, []).append(heard_owner[op.dest_start + k])
+    counts: dict[int, int] = {}
+    for word in ref_owner:
+        counts[word] = counts.get(word, 0) + 1
+    pairs = []
+    last_heard = -1
+    for word in sorted(matched_tokens):
+        if matched_tokens[word] == counts[word]:
+            first, last = min(equal_heard[word]), max(equal_heard[word])
+            # Keep anchors monotonic in both sequences.
+            if first >= last_heard:
+                pairs.append((word, first, last))
+                last_heard = last
+    return pairs
+
+
+def _equivalent(ref: Sequence[str], heard: Sequence[str]) -> bool:
+    return bool(joined_variants(list(ref)) & joined_variants(list(heard)))
+
+
+def _peel(
+    ref: Sequence[str], heard: Sequence[str], r0: int, r1: int, h0: int, h1: int
+) -> tuple[int, int, int, int]:
+    """Shrink a gap ``ref[r0:r1]`` / ``heard[h0:h1]`` by removing equivalent ends."""
+    changed = True
+    while changed and (r1 > r0 or h1 > h0):
+        changed = False
+        if r1 > r0 and h1 > h0 and _equivalent(ref[r0:r1], heard[h0:h1]):
+            return r1, r1, h1, h1
+        for nr in range(1, min(_PEEL_MAX, r1 - r0) + 1):
+            for nh in range(1, min(_PEEL_MAX, h1 - h0) + 1):
+                if _equivalent(ref[r0 : r0 + nr], heard[h0 : h0 + nh]):
+                    r0, h0, changed = r0 + nr, h0 + nh, True
+                    break
+                if _equivalent(ref[r1 - nr : r1], heard[h1 - nh : h1]):
+                    r1, h1, changed = r1 - nr, h1 - nh, True
+                    break
+            if changed:
+                break
+    return r0, r1, h0, h1
+
+
+def _gap_ops(
+    ref: Sequence[str], heard: Sequence[str], r0: int, r1: int, h0: int, h1: int
+) -> list[tuple[str, int, int, int, int]]:
+    """Word-level operations inside a gap: ``(type, r_start, r_end, h_start, h_end)``.
+
+    The gap's tokens are re-aligned locally; each reference word is a substitution
+    (some of its tokens replaced) or an omission (all deleted); heard words with no
+    token aligned to a reference word are insertions.
+    """
+    ref_tokens, ref_owner = _tokens(ref[r0:r1])
+    heard_tokens, heard_owner = _tokens(heard[h0:h1])
+    ref_heard: dict[int, set[int]] = {}
+    aligned_heard: set[int] = set()
+    for op in Levenshtein.opcodes(ref_tokens, heard_tokens):
+        if op.tag in ("replace", "equal"):
+            for k in range(op.src_end - op.src_start):
+                word, hw = ref_owner[op.src_start + k], heard_owner[op.dest_start + k]
+                ref_heard.setdefault(word, set()).add(hw)
+                aligned_heard.add(hw)
+    ops: list[tuple[str, int, int, int, int]] = []
+    next_heard = 0  # heard word (relative) after the last one used so far
+    for word in sorted(set(ref_owner)):
+        heard_words = sorted(ref_heard.get(word, ()))
+        if heard_words:
+            ops.append(
+                (
+                    SUBSTITUTION,
+                    r0 + word,
+                    r0 + word + 1,
+                    h0 + heard_words[0],
+                    h0 + heard_words[-1] + 1,
+                )
+            )
+            next_heard = max(next_heard, heard_words[-1] + 1)
+        else:
+            ops.append((OMISSION, r0 + word, r0 + word + 1, h0 + next_heard, h0 + next_heard))
+    firsts = sorted((min(hws), word) for word, hws in ref_heard.items())
+    for hw in range(h1 - h0):
+        if hw in aligned_heard:
+            continue
+        # Read before the first reference word aligned after it (or at the gap's end).
+        word = next((w for first, w in firsts if first > hw), r1 - r0)
+        ops.append((INSERTION, r0 + word, r0 + word, h0 + hw, h0 + hw + 1))
+    ops.sort(key=lambda op: (op[1], op[0] != INSERTION, op[3]))
+    return ops
+
+
+def _merge(ops: list[tuple[str, int, int, int, int]]) -> list[tuple[str, int, int, int, int]]:
+    """Join operations of the same type that are adjacent in both sequences."""
+    merged: list[tuple[str, int, int, int, int]] = []
+    for op in ops:
+        if merged:
+            kind, rs, re_, hs, he = merged[-1]
+            if op[0] == kind and op[1] == re_ and op[3] == he:
+                merged[-1] = (kind, rs, op[2], hs, op[4])
+                continue
+        merged.append(op)
+    return merged
+
+
+def assess(
+    reference_text: str,
+    reference: Sequence[RefWord],
+    heard: Sequence[HeardWord],
+    duration: float,
+    segment_lengths: Sequence[int] = (),
+) -> Assessment:
+    """Find the miscues in a reading and score it.
+
+    Args:
+        reference_text: The page's text; ``RefWord`` offsets point into it.
+        reference: The page's words in reading order.
+        heard: The ASR's words in time order.
+        duration: Length of the recording in seconds (bounds the time span of an
+            omission at the very end).
+        segment_lengths: Character length of each ASR segment's text; used for the
+            ``at_char`` of an omission after the last heard word. May be empty.
+
+    Returns:
+        The miscues in reference order (insertions before the word they precede)
+        and the ``Summary``. Never raises for empty inputs: an empty reading makes
+        every reference word an omission; an empty reference makes every heard word
+        an insertion.
+    """
+    ref_texts = [w.text for w in reference]
+    heard_texts = [w.text for w in heard]
+    anchors = _correct_pairs(ref_texts, heard_texts)
+    ops: list[tuple[str, int, int, int, int]] = []
+    prev_r, prev_h = -1, -1
+    for r, first, last in [*anchors, (len(reference), len(heard), len(heard))]:
+        # Several reference words can share one heard word ("1984" / "nineteen eighty-four").
+        h1 = max(first, prev_h + 1)
+        r0, r1, h0, h1 = _peel(ref_texts, heard_texts, prev_r + 1, r, prev_h + 1, h1)
+        if r1 > r0 or h1 > h0:
+            ops.extend(_merge(_gap_ops(ref_texts, heard_texts, r0, r1, h0, h1)))
+        prev_r, prev_h = r, max(last, prev_h)
+
+    miscues = [
+        _miscue(op, reference_text, reference, heard, duration, segment_lengths) for op in ops
+    ]
+    return Assessment(miscues=miscues, summary=summarise(reference, heard, miscues))
+
+
+def _probability(word: HeardWord) -> float:
+    return UNKNOWN_PROBABILITY if word.probability is None else word.probability
+
+
+def _miscue(
+    op: tuple[str, int, int, int, int],
+    reference_text: str,
+    reference: Sequence[RefWord],
+    heard: Sequence[HeardWord],
+    duration: float,
+    segment_lengths: Sequence[int],
+) -> Miscue:
+    kind, rs, re_, hs, he = op
+    words = list(reference[rs:re_])
+    heard_words = list(heard[hs:he])
+    expected = reference_text[words[0].start : words[-1].end] if words else ""
+    if words:
+        ref_char = words[0].start
+    else:
+        ref_char = reference[rs].start if rs < len(reference) else len(reference_text)
+    if heard_words:
+        start, end = heard_words[0].start, heard_words[-1].end
+        segment, at_char = heard_words[0].segment, heard_words[0].char
+        confidence = min(_probability(w) for w in heard_words)
+    else:
+        before = heard[hs - 1] if hs > 0 else None
+        after = heard[hs] if hs < len(heard) else None
+        start = before.end if before else 0.0
+        end = after.start if after else max(duration, start)
+        if after:
+            segment, at_char = after.segment, after.char
+        elif before:
+            segment = before.segment
+            at_char = segment_lengths[segment] if segment < len(segment_lengths) else 0
+        else:
+            segment, at_char = 0, 0
+        sides = [_probability(w) for w in (before, after) if w is not None]
+        confidence = sum(sides) / len(sides) if sides else UNKNOWN_PROBABILITY
+        if end - start >= OMISSION_GAP_S_PER_WORD * len(words):
+            confidence /= 2
+    doubtful = [
+        w.ocr_confidence for w in words if w.low_confidence and w.ocr_confidence is not None
+    ]
+    if doubtful:
+        confidence *= min(doubtful)
+    if words:
+        boxes = tuple(b for w in words for b in w.boxes)
+    else:
+        neighbour = reference[rs] if rs < len(reference) else (reference[-1] if reference else None)
+        boxes = neighbour.boxes if neighbour else ()
+    return Miscue(
+        type=kind,
+        ref_start=rs,
+        ref_end=re_,
+        heard_start=hs,
+        heard_end=he,
+        expected=expected,
+        found=" ".join(w.text for w in heard_words),
+        ref_char=ref_char,
+        start=round(start, 3),
+        end=round(end, 3),
+        confidence=round(max(0.0, min(1.0, confidence)), 3),
+        segment=segment,
+        at_char=at_char,
+        boxes=boxes,
+    )
+
+
+def summarise(
+    reference: Sequence[RefWord], heard: Sequence[HeardWord], miscues: Sequence[Miscue]
+) -> Summary:
+    """Compute the ``Summary`` of a reading from its miscues.
+
+    Reference words with no spoken form (a lone dash) are not counted. Insertions
+    do not reduce the words correct, as in curriculum-based measurement scoring.
+    """
+    counted = [i for i, w in enumerate(reference) if spoken_form(w.text)]
+    total = len(counted)
+    per_type = {SUBSTITUTION: 0, OMISSION: 0, INSERTION: 0}
+    wrong: set[int] = set()
+    for m in miscues:
+        if m.type == INSERTION:
+            per_type[INSERTION] += m.heard_end - m.heard_start
+            continue
+        span = [i for i in range(m.ref_start, m.ref_end) if spoken_form(reference[i].text)]
+        per_type[m.type] += len(span)
+        wrong.update(span)
+    correct = total - len(wrong)
+    duration = (heard[-1].end - heard[0].start) if heard else 0.0
+    duration = max(duration, 0.0)
+    return Summary(
+        words_in_reference=total,
+        words_correct=correct,
+        substitutions=per_type[SUBSTITUTION],
+        omissions=per_type[OMISSION],
+        insertions=per_type[INSERTION],
+        accuracy=round(100.0 * correct / total, 2) if total else 0.0,
+        completeness=round(100.0 * (total - per_type[OMISSION]) / total, 2) if total else 0.0,
+        reading_duration=round(duration, 3),
+        wcpm=round(correct / (duration / 60.0), 1) if duration > 0 else None,
+    )
+
+
+def reference_words(text: str) -> list[RefWord]:
+    """Whitespace-separated words of a plain reference text, with their offsets."""
+    words = []
+    start = None
+    for i, ch in enumerate(text + " "):
+        if ch.isspace():
+            if start is not None:
+                words.append(RefWord(text=text[start:i], start=start, end=i))
+                start = None
+        elif start is None:
+            start = i
+    return words
+
+
+def heard_words(segments: Sequence[AudioChunk]) -> list[HeardWord]:
+    """The ASR's words with their times, segment and offset in the segment's text.
+
+    Segments with per-word timestamps give those words. A segment without them
+    (a plugin that only returns segment texts) is split at whitespace and its time
+    span shared out in proportion to the words' lengths, with no probability.
+
+    Args:
+        segments: ASR segments in time order (seconds).
+
+    Returns:
+        Heard words in time order; ``char`` is the word's offset in its segment's
+        ``text`` (found by searching forward, or the running position when the
+        model's word text does not appear verbatim in the segment text).
+    """
+    heard: list[HeardWord] = []
+    for index, segment in enumerate(segments):
+        text = segment.text
+        if segment.words:
+            cursor = 0
+            for word in segment.words:
+                token = word.word.strip()
+                if not token:
+                    continue
+                found = text.find(token, cursor)
+                char = found if found >= 0 else min(cursor, len(text))
+                cursor = char + len(token) if found >= 0 else cursor
+                previous = heard[-1] if heard and heard[-1].segment == index else None
+                if previous and previous.text[-1:].isdigit() and _NUMBER_TAIL.match(token):
+                    # Whisper splits "1,664" into the words "1" and ",664".
+                    heard[-1] = HeardWord(
+                        previous.text + token,
+                        previous.start,
+                        word.end,
+                        _lowest(previous.probability, word.probability),
+                        index,
+                        previous.char,
+                    )
+                    continue
+                heard.append(
+                    HeardWord(token, word.start, word.end, word.probability, index, char)
+                )
+            continue
+        words = [(m.group(), m.start()) for m in _WORD.finditer(text)]
+        total = sum(len(w) for w, _ in words) or 1
+        span = max(segment.end - segment.start, 0.0)
+        elapsed = 0
+        for token, char in words:
+            start = segment.start + span * elapsed / total
+            elapsed += len(token)
+            end = segment.start + span * elapsed / total
+            heard.append(HeardWord(token, start, end, None, index, char))
+    return heard
+
+
+def _lowest(a: float | None, b: float | None) -> float | None:
+    known = [p for p in (a, b) if p is not None]
+    return min(known) if known else None

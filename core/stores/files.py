@@ -1,0 +1,228 @@
+"""Uploaded and derived files: bytes on a local (or shared) folder, owners in Redis.
+
+Layout: ``{root}/audio/{uuid}.mp3``, ``{root}/image/{uuid}.png``, staging in
+``{root}/tmp``. A file exists for the API only when both its bytes and its Redis
+record exist, and the record names the caller as owner; the bytes are always
+written first and the record last, so a crash in between leaves an orphan file
+but never a record pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from redis.asyncio import Redis
+
+from core.errors import MediaError
+from core.uploads.audio import (
+    ALLOWED_AUDIO_EXTENSIONS,
+    DEFAULT_DECODE_TIMEOUT_S,
+    convert_upload_to_mp3,
+)
+from core.uploads.images import ALLOWED_IMAGE_EXTENSIONS, convert_upload_to_png
+
+__all__ = ["FileKind", "FileStore", "UploadTooLarge", "format_hint"]
+
+FileKind = Literal["audio", "image"]
+_SUFFIX: dict[str, str] = {"audio": ".mp3", "image": ".png"}
+_COPY_CHUNK = 1024 * 1024
+
+#: Python's built-in MIME table (not the host's mime.types, so every node agrees) plus
+#: types browsers send that it lacks: audio/wav and MediaRecorder's audio/webm.
+_MIME_TYPES = mimetypes.MimeTypes()
+for _type, _suffix in (
+    ("audio/webm", ".webm"),
+    ("audio/wav", ".wav"),
+    ("audio/wave", ".wav"),
+    ("audio/vnd.wave", ".wav"),
+    ("audio/x-m4a", ".m4a"),
+):
+    _MIME_TYPES.add_type(_type, _suffix)
+
+
+class UploadTooLarge(MediaError):
+    """The upload is larger than the configured byte limit."""
+
+
+class FileStore:
+    """Owner-scoped file storage.
+
+    Args:
+        redis: Asyncio Redis client (``decode_responses=True``).
+        prefix: Key prefix shared by the service.
+        root: Folder holding the files; must be shared by every node that runs an
+            ingress or pipeline replica.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, root: Path) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.root = root
+        for sub in ("audio", "image", "tmp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _key(self, file_id: uuid.UUID) -> str:
+        return f"{self._prefix}file:{file_id}"
+
+    def path(self, kind: FileKind, file_id: uuid.UUID) -> Path:
+        """Where the bytes of a file live (whether or not they exist)."""
+        return self.root / kind / f"{file_id}{_SUFFIX[kind]}"
+
+    def directory(self, kind: FileKind) -> Path:
+        """The folder of one kind of file."""
+        return self.root / kind
+
+    async def register(self, kind: FileKind, owner: str, file_ids: Iterable[uuid.UUID]) -> None:
+        """Record files whose bytes are already in place as belonging to ``owner``."""
+        record = {"kind": kind, "owner": owner, "created": str(time.time())}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for file_id in file_ids:
+                pipe.hset(self._key(file_id), mapping=record)
+            await pipe.execute()
+
+    async def lookup(self, kind: FileKind, owner: str, file_id: uuid.UUID) -> Path | None:
+        """The file's path if it exists, is of ``kind`` and belongs to ``owner``.
+
+        Another user's file looks exactly like a missing one (``None``).
+        """
+        record = await self._redis.hgetall(self._key(file_id))
+        if record.get("kind") != kind or record.get("owner") != owner:
+            return None
+        path = self.path(kind, file_id)
+        return path if path.is_file() else None
+
+    async def save_upload(
+        self,
+        kind: FileKind,
+        owner: str,
+        source: BinaryIO,
+        filename: str | None,
+        *,
+        content_type: str | None = None,
+        max_bytes: int,
+        max_audio_duration_s: float,
+        max_image_pixels: int,
+        decode_timeout_s: float = DEFAULT_DECODE_TIMEOUT_S,
+    ) -> uuid.UUID:
+        """Validate an upload by its content, convert it and store it for ``owner``.
+
+        The content alone decides whether the upload is accepted: audio is probed with
+        ffprobe and decoded with ffmpeg, then stored as mp3; images are detected and
+        decoded with Pillow (SVG parsed with defusedxml, rendered with cairosvg), then
+        stored as png. The file name and MIME type are only hints (see
+        :func:`format_hint`): a browser's ``blob``, a name without an extension or a
+        wrong extension does not refuse a valid file, and a right one does not admit
+        an invalid file.
+
+        Args:
+            kind: ``"audio"`` or ``"image"``.
+            owner: Username of the uploader.
+            source: The uploaded bytes (read in 1 MiB chunks).
+            filename: The client's file name (any string, possibly empty); a hint only.
+            content_type: The part's MIME type as the client sent it; a hint only.
+            max_bytes: Upload size limit in bytes.
+            max_audio_duration_s: Longest accepted recording, in seconds.
+            max_image_pixels: Largest accepted image area, in pixels.
+            decode_timeout_s: Time budget of ffmpeg/ffprobe on an audio upload, in
+                seconds; the decoder is killed when it runs out.
+
+        Returns:
+            The new file's UUID.
+
+        Raises:
+            UploadTooLarge: (a MediaError) more than ``max_bytes`` bytes.
+            DecodeTimeoutError: (a MediaError) decoding took over ``decode_timeout_s``.
+            MediaError: not a file of ``kind`` by its content, not decodable, too long
+                or too large; nothing is left on disk or in Redis.
+        """
+        suffix = format_hint(kind, filename, content_type)
+        file_id = uuid.uuid4()
+        destination = self.path(kind, file_id)
+        # Copy and decode in a worker thread: both block for as long as the file is big.
+        await asyncio.to_thread(
+            self._stage_and_convert,
+            kind,
+            source,
+            suffix,
+            destination,
+            max_bytes,
+            max_audio_duration_s,
+            max_image_pixels,
+            decode_timeout_s,
+        )
+        try:
+            await self.register(kind, owner, [file_id])
+        except BaseException:
+            destination.unlink(missing_ok=True)
+            raise
+        return file_id
+
+    def _stage_and_convert(
+        self,
+        kind: FileKind,
+        source: BinaryIO,
+        suffix: str,
+        destination: Path,
+        max_bytes: int,
+        max_audio_duration_s: float,
+        max_image_pixels: int,
+        decode_timeout_s: float,
+    ) -> None:
+        with tempfile.NamedTemporaryFile(dir=self.root / "tmp", suffix=suffix) as staged:
+            _copy_limited(source, staged, max_bytes)
+            staged.flush()
+            if kind == "audio":
+                convert_upload_to_mp3(
+                    staged.name,
+                    destination,
+                    max_duration_s=max_audio_duration_s,
+                    timeout_s=decode_timeout_s,
+                )
+            else:
+                convert_upload_to_png(staged.name, destination, max_pixels=max_image_pixels)
+
+
+def format_hint(kind: FileKind, filename: str | None, content_type: str | None) -> str:
+    """The suffix to stage an upload under: the client's, if it is a known one.
+
+    ffprobe weighs a matching extension when content alone is ambiguous (raw ADTS
+    AAC, mp3 behind junk bytes), so a plausible suffix helps it; an unknown one is
+    dropped so that a hostile name (``.txt``, ``.m3u8``) cannot steer it toward a
+    demuxer outside the allow-list. Never used to accept or refuse a file.
+
+    Args:
+        kind: ``"audio"`` or ``"image"``.
+        filename: The client's file name, e.g. ``"a.mp3"``, ``"blob"``, ``" "``.
+        content_type: The part's MIME type, e.g. ``"audio/mpeg"``; parameters such
+            as ``;codecs=opus`` are ignored.
+
+    Returns:
+        A suffix from ``ALLOWED_AUDIO_EXTENSIONS`` / ``ALLOWED_IMAGE_EXTENSIONS``
+        (``".mp3"``), or ``""`` when neither hint names one.
+    """
+    allowed = ALLOWED_AUDIO_EXTENSIONS if kind == "audio" else ALLOWED_IMAGE_EXTENSIONS
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in allowed:
+        return suffix
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    for guess in _MIME_TYPES.guess_all_extensions(mime) if mime else []:
+        if guess in allowed:
+            return guess
+    return ""
+
+
+def _copy_limited(source: BinaryIO, target: BinaryIO, max_bytes: int) -> None:
+    copied = 0
+    while chunk := source.read(_COPY_CHUNK):
+        copied += len(chunk)
+        if copied > max_bytes:
+            raise UploadTooLarge(f"The file is larger than the limit of {max_bytes} bytes")
+        target.write(chunk)
+

@@ -1,0 +1,366 @@
+"""Ray-free parts of the serving layer: batch runs of plugins, model discovery over a
+fake Serve status, request metrics and the health probes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi.testclient import TestClient
+from redis.asyncio import Redis
+
+from api.app import create_app
+from api.services import Readiness, Services, StaticCatalog
+from api.settings import Settings
+from core.plugins import PluginInfo
+from core.plugins.host import PluginRunner
+from core.stores.known_models import KnownModels
+from serve_app.discovery import ModelDirectory, ModelUnavailable
+from tests.conftest import TEST_PLUGIN_DIR as TESTS_PLUGIN_DIR
+
+TEST_PLUGINS = str(TESTS_PLUGIN_DIR)
+
+
+# --- PluginRunner.run_files ------------------------------------------------------------
+
+
+def test_run_files_uses_the_batch_method_in_one_call(tmp_path):
+    runner = PluginRunner("sleepy_asr", {"delay_s": 0}, [TEST_PLUGINS])
+    assert runner.has_batch_method
+    paths = [str(tmp_path / f"{i}.wav") for i in range(3)]
+    results = runner.run_files(paths)
+    assert [r["text"].split()[:2] for r in results] == [["v1", "3"]] * 3
+
+
+def test_run_files_isolates_a_failing_file(tmp_path):
+    runner = PluginRunner("sleepy_asr", {"delay_s": 0, "fail_on": "bad"}, [TEST_PLUGINS])
+    paths = [str(tmp_path / "a.wav"), str(tmp_path / "bad.wav"), str(tmp_path / "c.wav")]
+    results = runner.run_files(paths)
+    assert isinstance(results[1], ValueError)
+    # The batch call failed, so the good files were run one by one.
+    assert [results[0]["text"].split()[1], results[2]["text"].split()[1]] == ["1", "1"]
+
+
+def test_run_files_loops_over_a_plugin_without_batch_method(tmp_path):
+    runner = PluginRunner("broken_asr", None, [TEST_PLUGINS])
+    assert not runner.has_batch_method
+    results = runner.run_files([str(tmp_path / "a.wav"), str(tmp_path / "b.wav")])
+    assert len(results) == 2 and all(isinstance(r, ValueError) for r in results)
+
+
+def test_run_files_checks_reference_texts_length(tmp_path):
+    runner = PluginRunner("sleepy_asr", {"delay_s": 0}, [TEST_PLUGINS])
+    with pytest.raises(ValueError, match="one entry per path"):
+        runner.run_files(["a", "b"], ["only one"])
+
+
+# --- ModelDirectory over a fake Serve ------------------------------------------------
+
+
+@dataclass
+class FakeDeployment:
+    replica_states: dict[str, int]
+
+
+@dataclass
+class FakeApp:
+    status: str
+    deployments: dict[str, FakeDeployment] = field(default_factory=dict)
+
+
+@dataclass
+class FakeStatus:
+    applications: dict[str, FakeApp]
+
+
+class FakeCall:
+    def __init__(self, value):
+        self.value = value
+
+    def remote(self):
+        async def answer():
+            return self.value
+
+        return answer()
+
+
+class FakeHandle:
+    def __init__(self, infos, multiplexed_model_id=""):
+        self.info = FakeCall(infos)
+        self.multiplexed_model_id = multiplexed_model_id
+
+    def options(self, multiplexed_model_id=""):
+        return FakeHandle(self.info.value, multiplexed_model_id)
+
+
+def info(name: str, kind: str = "audio") -> PluginInfo:
+    return PluginInfo(name=name, languages=["en"], description="d", kind=kind)
+
+
+def running(replicas: int = 1, status: str = "RUNNING") -> FakeApp:
+    return FakeApp(status, {"ModelHost": FakeDeployment({"RUNNING": replicas})})
+
+
+def directory(state: dict, infos: dict) -> ModelDirectory:
+    return ModelDirectory(
+        ttl_s=0,
+        own_app="api",
+        status=lambda: FakeStatus(state["apps"]),
+        get_handle=lambda deployment, app: FakeHandle(infos[app]),
+    )
+
+
+def test_directory_lists_models_and_variants_and_routes_variants():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running(), "ocr": running()}}
+    found = directory(state, {"asr": [info("whisper"), info("whisper_big")],
+                              "ocr": [info("tess", "image")]})
+    names = asyncio.run(found.models())
+    assert set(names) == {"whisper", "whisper_big", "tess"}
+    model, handle = asyncio.run(found.find("whisper_big"))
+    assert (model.app_name, model.model_id, handle.multiplexed_model_id) == (
+        "asr", "whisper_big", "whisper_big")
+    model, handle = asyncio.run(found.find("whisper"))
+    assert model.model_id == "" and handle.multiplexed_model_id == ""
+    assert asyncio.run(found.find("nope")) is None
+
+
+def test_a_model_mid_rollout_keeps_its_name_and_a_removed_one_loses_it():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+    found = directory(state, {"asr": [info("whisper")]})
+    assert set(asyncio.run(found.models())) == {"whisper"}
+    # Its only replica is being replaced; then Serve rebuilds the app (no deployments).
+    state["apps"]["asr"] = running(replicas=0, status="DEPLOYING")
+    assert set(asyncio.run(found.models())) == {"whisper"}
+    state["apps"]["asr"] = FakeApp("DEPLOYING")
+    assert set(asyncio.run(found.models())) == {"whisper"}
+    del state["apps"]["asr"]
+    assert asyncio.run(found.models()) == {}
+
+
+def test_a_new_model_is_listed_only_once_a_replica_runs():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running(replicas=0, status="DEPLOYING")}}
+    found = directory(state, {"asr": [info("whisper")]})
+    assert asyncio.run(found.models()) == {}
+    state["apps"]["asr"] = running()
+    assert set(asyncio.run(found.models())) == {"whisper"}
+
+
+def test_find_waits_for_a_model_whose_only_replica_is_restarting():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+    found = directory(state, {"asr": [info("whisper")]})
+    assert asyncio.run(found.find("whisper"))[0].app_name == "asr"
+    state["apps"]["asr"] = running(replicas=0, status="DEPLOYING")  # its replica was killed
+    looks = []
+
+    def status():
+        looks.append(1)
+        if len(looks) == 3:  # back on the third look
+            state["apps"]["asr"] = running()
+        return FakeStatus(state["apps"])
+
+    found._status = status
+    model, _ = asyncio.run(found.find("whisper", wait_s=30))
+    assert model.app_name == "asr" and len(looks) == 3
+
+
+def test_find_gives_up_on_a_model_that_does_not_come_back():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+    found = directory(state, {"asr": [info("whisper")]})
+    asyncio.run(found.models())
+    state["apps"]["asr"] = running(replicas=0, status="UNHEALTHY")
+    with pytest.raises(ModelUnavailable, match="no running replica of application 'asr' after 1 s"):
+        asyncio.run(found.find("whisper", wait_s=1))
+    # A name no deployed application serves is no wait at all.
+    state["apps"]["asr"] = running()
+    assert asyncio.run(found.find("nope", wait_s=30)) is None
+
+
+def test_an_unknown_name_is_waited_for_only_while_an_app_cannot_say_what_it_serves():
+    state = {"apps": {"api": FakeApp("RUNNING"), "asr": running(0, "DEPLOYING"),
+                      "other": FakeApp("RUNNING")}}  # "other" runs and is no model app
+    found = directory(state, {"asr": [info("whisper")]})
+    with pytest.raises(ModelUnavailable, match="asr, which may serve 'whisper'"):
+        asyncio.run(found.find("whisper", wait_s=0))
+    state["apps"]["asr"] = running()
+    assert asyncio.run(found.find("whisper", wait_s=0))[0].app_name == "asr"
+    assert asyncio.run(found.find("nope", wait_s=0)) is None
+
+
+def test_a_new_replica_knows_the_models_of_a_restarting_app_from_redis(connect, prefix):
+    """A lost node takes the pipeline and the model replica together: the new pipeline
+    must still know that the restarting application serves the model."""
+
+    async def scenario():
+        async with connect() as redis:
+            state = {"apps": {"api": FakeApp("RUNNING"), "asr": running()}}
+            infos = {"asr": [info("whisper"), info("whisper_big")]}
+            old = directory(state, infos)
+            old._known = KnownModels(redis, prefix)
+            assert set(await old.models()) == {"whisper", "whisper_big"}
+
+            state["apps"]["asr"] = running(replicas=0, status="DEPLOYING")
+            fresh = directory(state, infos)
+            fresh._known = KnownModels(redis, prefix)
+            assert set(await fresh.models()) == {"whisper", "whisper_big"}
+            assert (await fresh.models())["whisper_big"].model_id == "whisper_big"
+            with pytest.raises(ModelUnavailable, match="'asr'"):
+                await fresh.find("whisper", wait_s=0)
+            # Without the record, the same replica would have called it missing.
+            forgetful = directory(state, infos)
+            assert await forgetful.models() == {}
+
+            state["apps"]["asr"] = running()
+            assert (await fresh.find("whisper", wait_s=5))[0].app_name == "asr"
+
+            # An application removed from the config is forgotten in Redis too.
+            del state["apps"]["asr"]
+            assert await old.refresh() == {}
+            assert await KnownModels(redis, prefix).load() == {}
+
+    asyncio.run(scenario())
+
+
+def test_known_models_survive_bad_records_and_a_redis_outage(connect, prefix):
+    async def scenario():
+        async with connect() as redis:
+            known = KnownModels(redis, prefix)
+            await known.save("asr", [info("whisper")])
+            await redis.hset(known.key, "broken", "not json")
+            assert await known.load() == {"asr": [info("whisper")]}
+        down = KnownModels(Redis.from_url("redis://127.0.0.1:1/0"), prefix)
+        assert await down.load() == {}
+        await down.save("asr", [info("whisper")])  # logged, not raised
+        await down.forget(["asr"])
+
+    asyncio.run(scenario())
+
+
+def test_duplicate_names_go_to_the_first_application():
+    state = {"apps": {"a": running(), "b": running()}}
+    found = directory(state, {"a": [info("whisper")], "b": [info("whisper")]})
+    assert asyncio.run(found.models())["whisper"].app_name == "a"
+
+
+@pytest.mark.parametrize(
+    ("apps", "ready"),
+    [
+        ({"api": FakeApp("RUNNING"), "asr": running()}, True),
+        ({"api": FakeApp("RUNNING"), "asr": running(0, "DEPLOYING")}, False),
+        ({"api": FakeApp("RUNNING"), "asr": running(), "new": FakeApp("DEPLOYING")}, False),
+        ({"api": FakeApp("RUNNING"), "asr": running(), "bad": FakeApp("DEPLOY_FAILED")}, False),
+        ({"api": FakeApp("RUNNING")}, False),  # no model at all
+        ({"api": FakeApp("RUNNING"), "asr": running(2, "DEPLOYING")}, True),  # rolling, serving
+    ],
+    ids=["up", "loading", "building", "failed", "no-models", "rolling"],
+)
+def test_readiness(apps, ready):
+    found = directory({"apps": apps}, {})
+    state = asyncio.run(found.readiness())
+    assert state.ready is ready
+    assert set(state.applications) == set(apps)
+
+
+# --- the app: probes and request metrics -----------------------------------------------
+
+
+class RecordingMetrics:
+    def __init__(self):
+        self.requests = []
+
+    def http_request(self, route, method, status, seconds):
+        self.requests.append((route, method, status))
+
+
+class FakeRedis:
+    def __init__(self, up: bool):
+        self.up = up
+
+    async def ping(self):
+        if not self.up:
+            raise ConnectionError("down")
+        return True
+
+    async def aclose(self):
+        pass
+
+    def register_script(self, script):
+        # The refresh-token store registers its Lua script when Services is built.
+        return None
+
+
+def make_client(ready: bool, redis_up: bool = True, metrics=None) -> TestClient:
+    async def readiness():
+        return Readiness(ready=ready, applications={"asr": "RUNNING, 1 replica"})
+
+    services = Services(
+        settings=Settings(),
+        redis=FakeRedis(redis_up),  # type: ignore[arg-type]
+        users=None,  # type: ignore[arg-type]
+        files=None,  # type: ignore[arg-type]
+        tasks=None,  # type: ignore[arg-type]
+        models=StaticCatalog([]),
+        jwt_secret="x" * 32,
+        readiness=readiness,
+        instance="replica-1",
+    )
+    return TestClient(create_app(services, metrics=metrics))
+
+
+def test_liveness_needs_no_auth_and_names_the_replica():
+    body = make_client(ready=False).get("/v1/health/liveness").json()
+    assert body["status"] == "ok" and body["replica"] == "replica-1" and body["uptime_s"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("ready", "redis_up", "code"), [(True, True, 200), (False, True, 503), (True, False, 503)]
+)
+def test_readiness_probe(ready, redis_up, code):
+    response = make_client(ready, redis_up).get("/v1/health/readiness")
+    assert response.status_code == code
+    body = response.json()
+    assert body["ready"] is (code == 200)
+    assert body["applications"]["redis"] == ("ok" if redis_up else "unreachable")
+    assert body["applications"]["asr"] == "RUNNING, 1 replica"
+
+
+def test_request_metrics_use_route_templates_not_raw_paths():
+    metrics = RecordingMetrics()
+    client = make_client(ready=True, metrics=metrics)
+    client.get("/v1/health/liveness")
+    client.get("/v1/task/status", params={"task_id": "x"})  # 401: no token
+    client.get("/v1/no/such/path/12345")
+    assert metrics.requests == [
+        ("/v1/health/liveness", "GET", 200),
+        ("/v1/task/status", "GET", 401),
+        ("unmatched", "GET", 404),
+    ]
+
+
+def test_timed_calls_abandon_a_hung_call_and_keep_serving():
+    import threading
+
+    from core.plugins.host import ModelCallTimeout, TimedCalls
+
+    release = threading.Event()
+
+    async def scenario():
+        calls = TimedCalls(timeout_s=0.2)
+        with pytest.raises(ModelCallTimeout, match="within 0.2 s"):
+            await calls.run(release.wait, 30)
+        assert calls.stuck == 1
+        # The next call runs although the first thread is still blocked.
+        assert await calls.run(lambda x: x * 2, 21) == 42
+        with pytest.raises(ValueError, match="boom"):
+            await calls.run(_raise, "boom")
+        release.set()
+        deadline = asyncio.get_running_loop().time() + 5
+        while calls.stuck and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        assert calls.stuck == 0
+
+    asyncio.run(scenario())
+
+
+def _raise(message: str) -> None:
+    raise ValueError(message)
