@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.stores.users import UserStore
-from tests.integration.conftest import make_account, upload, wait_for_task
+from tests.serve_app.integration.conftest import make_account, upload, wait_for_task
 
 pytestmark = pytest.mark.serve
 

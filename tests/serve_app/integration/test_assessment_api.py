@@ -16,7 +16,7 @@ from PIL import Image
 
 from core.page.annotate import MISCUE_COLOURS
 from tests.conftest import DATA as TESTS_DATA
-from tests.integration.conftest import make_account, upload, wait_for_task
+from tests.serve_app.integration.conftest import make_account, upload, wait_for_task
 
 pytestmark = pytest.mark.serve
 

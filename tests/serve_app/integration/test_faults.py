@@ -32,7 +32,7 @@ from ray import serve
 from ray._private.state import actors as actor_table
 
 from tests.conftest import RedisServer, wait_until
-from tests.integration.conftest import (
+from tests.serve_app.integration.conftest import (
     API_ARGS,
     APP_NAME,
     PLUGIN_DIRS,
@@ -282,7 +282,7 @@ def test_redeploying_the_api_application_with_tasks_queued_loses_nothing(
     # Any change of the API app's args makes Serve replace all its replicas
     # (ingress, pipeline, matcher), like a rolling upgrade.
     changed = {**API_ARGS, "catalog_ttl_s": API_ARGS["catalog_ttl_s"] + 0.5}
-    monkeypatch.setattr("tests.integration.conftest.API_ARGS", changed)
+    monkeypatch.setattr("tests.serve_app.integration.conftest.API_ARGS", changed)
     try:
         serve_cluster.deploy(faulty_models())
         wait_until(

@@ -39,7 +39,7 @@ from tests.fuzzing import (
     same_schema,
     task_requests,
 )
-from tests.integration.conftest import Account, make_account, upload, wait_for_task
+from tests.serve_app.integration.conftest import Account, make_account, upload, wait_for_task
 
 pytestmark = pytest.mark.serve
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.reading.text_diff import normalize_words
-from tests.integration.conftest import wait_for_task
+from tests.serve_app.integration.conftest import wait_for_task
 
 pytestmark = pytest.mark.serve
 

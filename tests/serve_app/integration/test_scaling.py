@@ -19,7 +19,7 @@ import pytest
 from ray import serve
 
 from tests.conftest import wait_until
-from tests.integration.conftest import (
+from tests.serve_app.integration.conftest import (
     APP_NAME,
     DECLARED_GPUS,
     PLUGIN_DIRS,
