@@ -15,6 +15,9 @@ A status a route documents itself keeps the route's description; only response
 headers the status always carries are added to it. Every 422 gets the one body
 schema :class:`~api.schemas.ValidationErrorResponse` (a message, or FastAPI's
 list of validation issues) instead of FastAPI's own ``HTTPValidationError``.
+
+Result schemas are the domain's types (:mod:`core.results`); :func:`spec_names` gives
+them the spec's names in the document (``CutSegment`` is the spec's ``AudioChunk``).
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from pydantic import BaseModel
 from api.middleware.body_limit import UPLOAD_FORM_LIMITS, UPLOAD_ROUTES
 from api.middleware.rate_limit import route_group
 from api.schemas import ErrorResponse, ValidationErrorResponse
+from core.results import SPEC_SCHEMA_NAMES
 
-__all__ = ["add_shared_responses", "install_shared_responses"]
+__all__ = ["add_shared_responses", "install_shared_responses", "spec_names"]
 
 _REF = "#/components/schemas/{model}"
 _HEALTH_PREFIX = "/v1/health/"
@@ -178,6 +182,41 @@ def add_shared_responses(
     return schema
 
 
+def spec_names(schema: dict[str, Any], names: dict[str, str] = SPEC_SCHEMA_NAMES) -> dict[str, Any]:
+    """Rename component schemas (and every ``$ref`` to them) to the spec's names.
+
+    Args:
+        schema: An OpenAPI document; changed in place and returned.
+        names: Component name -> the spec's name.
+
+    Raises:
+        ValueError: a new name is already taken by another component.
+    """
+    components = schema.get("components", {}).get("schemas", {})
+    clash = {new for old, new in names.items() if old in components and new in components}
+    if clash:
+        raise ValueError(f"schema names already in use: {sorted(clash)}")
+    for old, new in names.items():
+        if old in components:
+            components[new] = {**components.pop(old), "title": new}
+    refs = {_REF.format(model=old): _REF.format(model=new) for old, new in names.items()}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref in refs:
+                node["$ref"] = refs[ref]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    schema.get("components", {})["schemas"] = dict(sorted(components.items()))
+    return schema
+
+
 def install_shared_responses(app: FastAPI) -> None:
     """Make ``app.openapi()`` (and so ``/openapi.json``) include the shared responses."""
     generate = app.openapi
@@ -185,7 +224,7 @@ def install_shared_responses(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_shared_responses(generate(), upload_paths)
+            app.openapi_schema = add_shared_responses(spec_names(generate()), upload_paths)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -123,15 +123,15 @@ async def get_audio_processing_result(
     task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
 ) -> AudioProcessingResponse:
     """Recognised text and timed segments; each segment's ``file`` is downloadable."""
-    result = await task_result(
+    return await task_result(
         services,
         user,
         task_id,
         {TaskKind.AUDIO_PROCESSING},
         _NOT_DONE,
+        AudioProcessingResponse,
         "There is no such audio processing task",
     )
-    return AudioProcessingResponse.model_validate(result)
 
 
 @router.post(
@@ -170,12 +170,12 @@ async def get_extracted_results(
     task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
 ) -> AudioExtractPhrasesResponse:
     """For each phrase: whether it was heard and the audio cut from the recording."""
-    result = await task_result(
+    return await task_result(
         services,
         user,
         task_id,
         {TaskKind.AUDIO_EXTRACTION},
         _NOT_DONE,
+        AudioExtractPhrasesResponse,
         "There is no such audio extraction task",
     )
-    return AudioExtractPhrasesResponse.model_validate(result)

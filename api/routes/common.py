@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, UploadFile, status
 from pydantic import BaseModel
@@ -18,9 +18,12 @@ from api.schemas import (
 )
 from api.services import Services
 from core.plugins import PluginKind
+from core.results import RESULT_TYPES
 from core.stores.files import FileKind
 from core.stores.tasks import Task, TaskKind, TaskStatus
 from core.stores.users import User
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "TASK_MISSING",
@@ -137,10 +140,11 @@ async def task_result(
     task_id: uuid.UUID,
     kinds: set[TaskKind] | None,
     not_ready: str,
+    model: type[M] | None = None,
     wrong_kind: str | None = None,
-) -> dict[str, Any]:
+) -> M:
     """The stored result of the user's completed task (see :func:`finished_task`)."""
-    return (await finished_task(services, user, task_id, kinds, not_ready, wrong_kind))[1]
+    return (await finished_task(services, user, task_id, kinds, not_ready, model, wrong_kind))[1]
 
 
 async def finished_task(
@@ -149,9 +153,11 @@ async def finished_task(
     task_id: uuid.UUID,
     kinds: set[TaskKind] | None,
     not_ready: str,
+    model: type[M] | None = None,
     wrong_kind: str | None = None,
-) -> tuple[Task, dict[str, Any]]:
-    """The user's completed task and its stored result.
+) -> tuple[Task, M]:
+    """The user's completed task and its stored result, parsed as ``model`` (by
+    default, the result type of the task's kind: ``core.results.RESULT_TYPES``).
 
     Raises:
         HTTPException: 406 :data:`TASK_UNAVAILABLE` when the task is unknown or
@@ -166,7 +172,8 @@ async def finished_task(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, wrong_kind)
     if task.status is TaskStatus.FAILED:
         raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, f"The task failed: {task.error}")
-    result = await services.tasks.result(task_id) if task.finished else None
+    as_type = model or RESULT_TYPES[task.kind]
+    result = await services.tasks.typed_result(task_id, as_type) if task.finished else None
     if result is None:
         raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
     return task, result

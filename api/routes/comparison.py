@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
@@ -26,8 +26,10 @@ from api.schemas import (
     TaskCreateResponse,
 )
 from core.page.annotate import Mark, annotate_page
-from core.plugins.types import Rectangle
+from core.results import AudioImageComparison, AudioTextComparison, MiscueReport
 from core.stores.tasks import TaskKind
+
+C = TypeVar("C", AudioImageComparison, AudioTextComparison)
 
 router = APIRouter(
     prefix="/comparison", tags=["comparison"], dependencies=[Depends(get_current_active_user)]
@@ -47,12 +49,12 @@ MinConfidence = Annotated[
 ]
 
 
-def _filtered(result: dict[str, Any], min_confidence: float) -> dict[str, Any]:
+def _filtered(result: C, min_confidence: float) -> C:
     """The result with the errors below ``min_confidence`` left out."""
     if min_confidence <= 0:
         return result
-    errors = [e for e in result["errors"] if (e.get("confidence") or 0.0) >= min_confidence]
-    return {**result, "errors": errors}
+    errors = [e for e in result.errors if (e.confidence or 0.0) >= min_confidence]
+    return result.model_copy(update={"errors": errors})
 
 
 @router.post(
@@ -104,9 +106,15 @@ async def get_audio_image_comparison_result(
     ``type``, times, ``confidence`` and ``box`` on the photo.
     """
     result = await task_result(
-        services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
+        services,
+        user,
+        task_id,
+        {TaskKind.AUDIO_IMAGE_COMPARISON},
+        _NOT_READY,
+        AudioImageComparisonResultsResponse,
+        _NOT_IMAGE_TASK,
     )
-    return AudioImageComparisonResultsResponse.model_validate(_filtered(result, min_confidence))
+    return _filtered(result, min_confidence)
 
 
 @router.get(
@@ -133,7 +141,13 @@ async def get_audio_image_comparison_annotated(
     Only the task's owner can fetch it; ``min_confidence`` filters as for the result.
     """
     task, result = await finished_task(
-        services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY, _NOT_IMAGE_TASK
+        services,
+        user,
+        task_id,
+        {TaskKind.AUDIO_IMAGE_COMPARISON},
+        _NOT_READY,
+        AudioImageComparisonResultsResponse,
+        _NOT_IMAGE_TASK,
     )
     path = await services.files.lookup(
         "image", user.username, uuid.UUID(task.payload["image_file"])
@@ -141,24 +155,20 @@ async def get_audio_image_comparison_annotated(
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such image file available")
     marks = [
-        Mark(
-            type=e["type"],
-            boxes=tuple(Rectangle.model_validate(b) for b in e.get("boxes") or ()),
-            label=_label(e),
-        )
-        for e in _filtered(result, min_confidence)["errors"]
-        if e.get("type") and e.get("boxes")
+        Mark(type=e.type, boxes=tuple(e.boxes), label=_label(e))
+        for e in _filtered(result, min_confidence).errors
+        if e.type and e.boxes
     ]
     png = await asyncio.to_thread(annotate_page, path, marks)
     return Response(content=png, media_type="image/png")
 
 
-def _label(error: dict[str, Any]) -> str:
-    if error["type"] == "omission":
+def _label(error: MiscueReport) -> str:
+    if error.type == "omission":
         return "skipped"
-    if error["type"] == "insertion":
-        return f'added "{error["found"]}"'
-    return f'read "{error["found"]}"'
+    if error.type == "insertion":
+        return f'added "{error.found}"'
+    return f'read "{error.found}"'
 
 
 @router.post(
@@ -211,6 +221,7 @@ async def get_audio_text_comparison_result(
         task_id,
         {TaskKind.AUDIO_TEXT_COMPARISON},
         _NOT_READY,
+        AudioTextComparisonResultsResponse,
         "There is no such task consists of the both audio and text",
     )
-    return AudioTextComparisonResultsResponse.model_validate(_filtered(result, min_confidence))
+    return _filtered(result, min_confidence)

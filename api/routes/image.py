@@ -114,12 +114,12 @@ async def get_image_processing_result(
     task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
 ) -> ImageProcessingResponse:
     """Recognised text and its boxes (pixels), in reading order."""
-    result = await task_result(
+    return await task_result(
         services,
         user,
         task_id,
         {TaskKind.IMAGE_PROCESSING},
         _NOT_DONE,
+        ImageProcessingResponse,
         "There is no such image processing task",
     )
-    return ImageProcessingResponse.model_validate(result)

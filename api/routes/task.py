@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Depends
 
@@ -16,6 +15,7 @@ from api.routes.common import (
     task_result,
 )
 from api.schemas import TaskStatusResponse
+from core.results import TaskResult
 
 router = APIRouter(prefix="/task", tags=["task"], dependencies=[Depends(get_current_active_user)])
 
@@ -46,7 +46,7 @@ async def get_job_status(
 )
 async def get_job_result(
     task_id: uuid.UUID, user: CurrentUser, services: ServicesDep
-) -> dict[str, Any]:
+) -> TaskResult:
     """406 for an unknown task or another user's (the same answer), and until it has
     finished."""
     return await task_result(services, user, task_id, None, _NOT_READY)

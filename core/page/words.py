@@ -25,10 +25,10 @@ from functools import lru_cache
 
 from PIL import ImageFont
 
-from core.page.layout import order_boxes
-from core.plugins.types import ImageTextBox, Point, Rectangle
+from core.page.layout import join_ordered, order_boxes
+from core.plugins.types import ImageProcessingResult, ImageTextBox, Point, Rectangle
 
-__all__ = ["HYPHENS", "PageText", "PageWord", "page_text", "split_box"]
+__all__ = ["HYPHENS", "PageText", "PageWord", "line_words", "page_text", "read_page", "split_box"]
 
 #: Characters that hyphenate a word at a line end: hyphen-minus, hyphen (U+2010),
 #: soft hyphen (U+00AD) and non-breaking hyphen (U+2011).
@@ -171,11 +171,40 @@ def _join_hyphenated(first: str, second: str) -> str | None:
     return None
 
 
-def page_text(boxes: list[ImageTextBox], low_confidence: float = 0.5) -> PageText:
-    """Rebuild the page's words in reading order from OCR boxes.
+def read_page(
+    result: ImageProcessingResult, low_confidence: float = 0.5
+) -> tuple[ImageProcessingResult, PageText]:
+    """Put an OCR result in reading order once, and rebuild the page's words from it.
 
-    Boxes are ordered by :func:`core.page.layout.order_boxes` (XY-cut columns, then line
-    clustering), split into words by :func:`split_box`, and a word ending a line in
+    Args:
+        result: A plugin's image result, boxes in any order; pixels, origin top-left.
+        low_confidence: See :func:`page_text`.
+
+    Returns:
+        The result with its boxes in reading order (:func:`core.page.layout.order_boxes`)
+        and its text rebuilt from them (:func:`core.page.layout.join_ordered`), and
+        the page's words (:func:`line_words`). A result without boxes keeps the
+        plugin's own text and gives ``PageText("", [])``.
+    """
+    if not result.boxes:
+        return result, PageText("", [])
+    lines = order_boxes(result.boxes)
+    ordered = [box for line in lines for box in line]
+    page = line_words(lines, low_confidence)
+    return ImageProcessingResult(text=join_ordered(ordered), boxes=ordered), page
+
+
+def page_text(boxes: list[ImageTextBox], low_confidence: float = 0.5) -> PageText:
+    """The page's words from OCR boxes in any order: :func:`line_words` of
+    :func:`core.page.layout.order_boxes`."""
+    return line_words(order_boxes(boxes), low_confidence)
+
+
+def line_words(lines: list[list[ImageTextBox]], low_confidence: float = 0.5) -> PageText:
+    """Rebuild the page's words in reading order from OCR boxes grouped in lines.
+
+    Boxes (ordered by :func:`core.page.layout.order_boxes`: XY-cut columns, then line
+    clustering) are split into words by :func:`split_box`, and a word ending a line in
     a hyphen (see :data:`HYPHENS`; at least one letter or digit before it) is joined
     with the first word of the next line: without the hyphen when that word starts
     with a lower-case letter ("exam-" + "ple" -> "example"), keeping it when it
@@ -184,7 +213,8 @@ def page_text(boxes: list[ImageTextBox], low_confidence: float = 0.5) -> PageTex
     Boxes with empty text are skipped.
 
     Args:
-        boxes: OCR boxes in any order; coordinates in pixels, origin top-left.
+        lines: OCR boxes in reading order, grouped by printed line, as
+            :func:`core.page.layout.order_boxes` returns them; pixels, origin top-left.
         low_confidence: Words whose confidence is below this (0..1) are marked
             ``low_confidence``.
 
@@ -193,7 +223,7 @@ def page_text(boxes: list[ImageTextBox], low_confidence: float = 0.5) -> PageTex
         offsets into it. No boxes gives ``PageText("", [])``.
     """
     built: list[_Word] = []
-    for line in order_boxes(boxes):
+    for line in lines:
         first_in_line = True
         for box in line:
             known = [] if box.confidence is None else [box.confidence]

@@ -1,8 +1,10 @@
-"""Running one plugin: load it once, call it on bytes, normalise what it returns.
+"""Running one plugin: load it once, call it on bytes, validate what it returns.
 
 The model host deployment is a thin wrapper around ``PluginRunner``. Inputs come
 as bytes (not paths) so model replicas need no access to the file storage, which
-lets them run on GPU nodes that do not mount it.
+lets them run on GPU nodes that do not mount it. Results are the plugin types of
+:mod:`core.plugins.types`, validated once here; putting OCR boxes in reading order
+is the task runner's job (:func:`core.page.words.read_page`), done once per task.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.audio import split_silence
-from core.page.layout import join_ordered, reading_order
 from core.plugins import (
     BUNDLED_PLUGIN_DIR,
     AudioChunk,
@@ -33,6 +34,7 @@ from core.plugins import (
 __all__ = [
     "BatchItem",
     "ModelCallTimeout",
+    "PluginResult",
     "TimedCalls",
     "PluginRunner",
     "normalise_audio_result",
@@ -41,6 +43,8 @@ __all__ = [
 
 #: One request of a batch: file content, file name suffix (``".mp3"``), reference text.
 BatchItem = tuple[bytes, str, "str | None"]
+#: What a plugin run gives, validated.
+PluginResult = AudioProcessingResult | ImageProcessingResult
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +147,8 @@ class PluginRunner:
         """Whether the plugin implements batched inference itself."""
         return callable(self._batch)
 
-    def run_file(self, path: str, reference_text: str | None = None) -> dict[str, Any]:
-        """Run the plugin on a file; returns the normalised result as a dict.
+    def run_file(self, path: str, reference_text: str | None = None) -> PluginResult:
+        """Run the plugin on a file; returns its validated result.
 
         Args:
             path: The input file.
@@ -164,7 +168,7 @@ class PluginRunner:
 
     def run_files(
         self, paths: Sequence[str], reference_texts: Sequence[str | None] | None = None
-    ) -> list[dict[str, Any] | Exception]:
+    ) -> list[PluginResult | Exception]:
         """Run the plugin on several files; one result (or the error) per file, in order.
 
         With a batch method (``process_audio_batch(filenames, reference_texts=None)``
@@ -174,8 +178,8 @@ class PluginRunner:
         own request.
 
         Returns:
-            For each path, the normalised result as a dict, or the exception its
-            run raised (returned, not raised).
+            For each path, the validated result, or the exception its run raised
+            (returned, not raised).
         """
         references = list(reference_texts or [None] * len(paths))
         if len(references) != len(paths):
@@ -192,7 +196,7 @@ class PluginRunner:
             except Exception:  # noqa: BLE001 - isolate the failing file below
                 logger.warning("Batch call of %s failed; running files one by one",
                                self.info.name, exc_info=True)
-        results: list[dict[str, Any] | Exception] = []
+        results: list[PluginResult | Exception] = []
         for path, reference in zip(paths, references, strict=True):
             try:
                 results.append(self.run_file(path, reference))
@@ -200,7 +204,7 @@ class PluginRunner:
                 results.append(error)
         return results
 
-    def run_bytes_batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any] | Exception]:
+    def run_bytes_batch(self, items: Sequence[BatchItem]) -> list[PluginResult | Exception]:
         """``run_files`` on in-memory file contents (each written to a temp file)."""
         with ExitStack() as stack:
             paths = []
@@ -211,23 +215,13 @@ class PluginRunner:
                 paths.append(handle.name)
             return self.run_files(paths, [reference for _, _, reference in items])
 
-    def _normalise(self, raw: Any, path: str) -> dict[str, Any]:
+    def _normalise(self, raw: Any, path: str) -> PluginResult:
         if self.info.kind == "audio":
             result = normalise_audio_result(raw)
             if not result.segments and result.text.strip():
                 result = self._segment_by_silence(path)
-        else:
-            result = normalise_image_result(raw)
-        return result.model_dump()
-
-    def run_bytes(
-        self, data: bytes, suffix: str, reference_text: str | None = None
-    ) -> dict[str, Any]:
-        """Run the plugin on in-memory file content (written to a temp file)."""
-        with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-            handle.write(data)
-            handle.flush()
-            return self.run_file(handle.name, reference_text)
+            return result
+        return normalise_image_result(raw)
 
     def _segment_by_silence(self, path: str) -> AudioProcessingResult:
         """For models that return text without timings: transcribe silence-split pieces."""
@@ -257,13 +251,9 @@ def normalise_audio_result(result: Any) -> AudioProcessingResult:
 
 
 def normalise_image_result(result: Any) -> ImageProcessingResult:
-    """Validate a plugin's image result and put its boxes in reading order.
+    """Validate a plugin's image result (its boxes stay in the plugin's order).
 
-    The text is rebuilt from the ordered boxes (EasyOCR, for one, returns boxes out
-    of order); a result without boxes keeps the plugin's own text.
+    Raises:
+        pydantic.ValidationError: the plugin returned something of another shape.
     """
-    parsed = ImageProcessingResult.model_validate(result, from_attributes=True)
-    if not parsed.boxes:
-        return parsed
-    boxes = reading_order(parsed.boxes)
-    return ImageProcessingResult(text=join_ordered(boxes), boxes=boxes)
+    return ImageProcessingResult.model_validate(result, from_attributes=True)

@@ -41,6 +41,7 @@ from rapidfuzz.distance import Levenshtein
 
 from core.plugins.types import AudioChunk, Rectangle
 from core.reading.normalize import joined_variants, spoken_form
+from core.results import MiscueType, ReadingSummary
 
 __all__ = [
     "Assessment",
@@ -48,14 +49,12 @@ __all__ = [
     "Miscue",
     "MiscueType",
     "RefWord",
-    "Summary",
     "assess",
     "heard_words",
     "reference_words",
     "summarise",
 ]
 
-MiscueType = str  # "substitution" | "omission" | "insertion"
 SUBSTITUTION, OMISSION, INSERTION = "substitution", "omission", "insertion"
 
 #: A silence in which a skipped word could have been spoken but the ASR dropped it:
@@ -152,42 +151,12 @@ class Miscue:
     boxes: tuple[Rectangle, ...] = ()
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Scores of one reading.
-
-    Attributes:
-        words_in_reference: Number of reference words.
-        words_correct: Reference words read correctly.
-        substitutions, omissions, insertions: Words per miscue type (an omission of
-            a 10-word line counts 10).
-        accuracy: ``100 * words_correct / words_in_reference`` (percent); 0 for an
-            empty reference.
-        completeness: Percent of reference words attempted (not omitted).
-        reading_duration: Seconds from the first heard word's start to the last
-            heard word's end; 0 when nothing was heard.
-        wcpm: Words correct per minute, ``words_correct / (reading_duration / 60)``,
-            the oral reading fluency measure of Deno (1985) and of Hasbrouck &
-            Tindal's norms; ``None`` when ``reading_duration`` is 0.
-    """
-
-    words_in_reference: int
-    words_correct: int
-    substitutions: int
-    omissions: int
-    insertions: int
-    accuracy: float
-    completeness: float
-    reading_duration: float
-    wcpm: float | None
-
-
 @dataclass
 class Assessment:
     """The miscues in reference order, and the summary."""
 
     miscues: list[Miscue] = field(default_factory=list)
-    summary: Summary | None = None
+    summary: ReadingSummary | None = None
 
 
 def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -339,7 +308,7 @@ def assess(
 
     Returns:
         The miscues in reference order (insertions before the word they precede)
-        and the ``Summary``. Never raises for empty inputs: an empty reading makes
+        and the ``ReadingSummary``. Never raises for empty inputs: an empty reading makes
         every reference word an omission; an empty reference makes every heard word
         an insertion.
     """
@@ -432,8 +401,8 @@ def _miscue(
 
 def summarise(
     reference: Sequence[RefWord], heard: Sequence[HeardWord], miscues: Sequence[Miscue]
-) -> Summary:
-    """Compute the ``Summary`` of a reading from its miscues.
+) -> ReadingSummary:
+    """Compute the ``ReadingSummary`` of a reading from its miscues.
 
     Reference words with no spoken form (a lone dash) are not counted. Insertions
     do not reduce the words correct, as in curriculum-based measurement scoring.
@@ -452,7 +421,7 @@ def summarise(
     correct = total - len(wrong)
     duration = (heard[-1].end - heard[0].start) if heard else 0.0
     duration = max(duration, 0.0)
-    return Summary(
+    return ReadingSummary(
         words_in_reference=total,
         words_correct=correct,
         substitutions=per_type[SUBSTITUTION],

@@ -17,10 +17,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError, WatchError
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = ["Task", "TaskKind", "TaskStatus", "TaskStore", "TERMINAL_STATUSES"]
 
@@ -152,9 +155,18 @@ class TaskStore:
         )
 
     async def result(self, task_id: uuid.UUID) -> dict[str, Any] | None:
-        """The stored result of a completed task, else ``None``."""
+        """The stored result of a completed task as JSON data, else ``None``."""
         raw = await self.redis.hget(self._key(task_id), "result")
         return None if raw is None else json.loads(raw)
+
+    async def typed_result(self, task_id: uuid.UUID, model: type[M]) -> M | None:
+        """The stored result of a completed task parsed as ``model``, else ``None``.
+
+        Raises:
+            pydantic.ValidationError: the stored result is not a ``model``.
+        """
+        raw = await self.redis.hget(self._key(task_id), "result")
+        return None if raw is None else model.model_validate_json(raw)
 
     async def start(self, task_id: str) -> Task | None:
         """Mark a task ``in_progress`` and count the attempt.
@@ -189,19 +201,22 @@ class TaskStore:
         task_id: str,
         entry_id: str,
         *,
-        result: dict[str, Any] | None = None,
+        result: BaseModel | dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
         """Store the outcome and remove the stream entry, atomically.
 
-        Exactly one of ``result`` (-> ``completed``) and ``error`` (-> ``failed``)
-        is given.
+        Exactly one of ``result`` (-> ``completed``; a :mod:`core.results` model,
+        stored as its JSON) and ``error`` (-> ``failed``) is given.
         """
         if (result is None) == (error is None):
             raise ValueError("finish() needs exactly one of result and error")
         fields: dict[str, Any] = {"updated": time.time()}
         if result is not None:
-            fields |= {"status": TaskStatus.COMPLETED.value, "result": json.dumps(result)}
+            data = (
+                result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result)
+            )
+            fields |= {"status": TaskStatus.COMPLETED.value, "result": data}
         else:
             fields |= {"status": TaskStatus.FAILED.value, "error": error}
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -33,7 +33,8 @@ __all__ = ["ConsumerOptions", "TaskConsumer", "TaskFailed"]
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Task], Awaitable[dict[str, Any]]]
+#: Computes a task's result: a :mod:`core.results` model (JSON data from tests).
+Handler = Callable[[Task], Awaitable[Any]]
 
 
 class TaskFailed(Exception):

@@ -2,10 +2,14 @@
 
 Ray-free: the Serve pipeline deployment passes a ``ModelGateway`` backed by model
 host deployments and a ``TextMatcher`` backed by the matcher deployment; tests
-pass plain objects. Results are JSON-ready dicts in the shapes of the spec's
-response schemas. Times are seconds, coordinates pixels, ``at_char`` a character
-offset into the text of ASR segment ``segment`` (the original ``match_phrases``
-semantics); comparisons are scored word by word by ``core.reading.assess``.
+pass plain objects. Results are the typed models of :mod:`core.results`. Times are
+seconds, coordinates pixels, ``at_char`` a character offset into the text of ASR
+segment ``segment`` (the original ``match_phrases`` semantics); comparisons are
+scored word by word by :mod:`core.reading.assess`.
+
+Each thing is computed once per task: the recording is decoded once (for its
+duration and every cut), and an OCR result is put in reading order once
+(:func:`core.page.words.read_page`), in this process rather than on a model replica.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ from typing import Any, Protocol
 from pydub import AudioSegment
 
 from core.audio import load_audio, split_audio
-from core.page.words import page_text
+from core.page.words import read_page
 from core.plugins.types import (
     AudioChunk,
     AudioProcessingResult,
@@ -31,6 +34,17 @@ from core.plugins.types import (
     Rectangle,
 )
 from core.reading.assess import Assessment, HeardWord, Miscue, RefWord, heard_words, reference_words
+from core.results import (
+    AudioImageComparison,
+    AudioTextComparison,
+    CutSegment,
+    FoundPhrase,
+    MiscueReport,
+    PhraseExtraction,
+    ReadingSummary,
+    TaskResult,
+    Transcript,
+)
 from core.stores.files import FileStore
 from core.stores.tasks import Task, TaskKind
 from core.tasks.consumer import TaskFailed
@@ -115,7 +129,7 @@ class TaskRunner:
         finally:
             self._observe(_current_kind.get(), stage, time.perf_counter() - started)
 
-    async def run(self, task: Task) -> dict[str, Any]:
+    async def run(self, task: Task) -> TaskResult:
         """Dispatch on the task's kind.
 
         Raises:
@@ -124,46 +138,35 @@ class TaskRunner:
         payload = task.payload
         _current_kind.set(task.kind.value)  # this asyncio task's context only
         if task.kind is TaskKind.AUDIO_PROCESSING:
-            return await self._audio(task.owner, payload["audio_file"], payload["audio_model"])
+            recording = await self._recording(task.owner, payload["audio_file"])
+            return await self._transcribe(task.owner, recording, payload["audio_model"])
         if task.kind is TaskKind.IMAGE_PROCESSING:
-            return await self._image(task.owner, payload["image_file"], payload["image_model"])
+            image, _ = await self._image(task.owner, payload["image_file"], payload["image_model"])
+            return image
         if task.kind is TaskKind.AUDIO_TEXT_COMPARISON:
             reference = " ".join(payload["text"])
-            audio, path = await self._transcribe(
-                task.owner, payload["audio_file"], payload["audio_model"], reference
+            recording = await self._recording(task.owner, payload["audio_file"])
+            audio = await self._transcribe(task.owner, recording, payload["audio_model"], reference)
+            errors, summary = await self._assess(
+                task.owner, recording, audio, reference, reference_words(reference)
             )
-            assessed = await self._assess(
-                task.owner, path, audio, reference, reference_words(reference)
-            )
-            return {"audio": audio, **assessed}
+            return AudioTextComparison(audio=audio, errors=errors, summary=summary)
         if task.kind is TaskKind.AUDIO_IMAGE_COMPARISON:
             # OCR first: the page's text is the ASR's reference (a decoding prompt
             # for plugins that use one; see docs/accuracy.md for what it buys).
-            image = await self._image(task.owner, payload["image_file"], payload["image_model"])
-            page = page_text(ImageProcessingResult.model_validate(image).boxes)
-            audio, path = await self._transcribe(
-                task.owner,
-                payload["audio_file"],
-                payload["audio_model"],
-                page.text or image["text"],
+            image, (page_text, words) = await self._image(
+                task.owner, payload["image_file"], payload["image_model"]
             )
-            words = [
-                RefWord(
-                    text=w.text,
-                    start=w.start,
-                    end=w.end,
-                    boxes=w.boxes,
-                    ocr_confidence=w.confidence,
-                    low_confidence=w.low_confidence,
-                )
-                for w in page.words
-            ]
-            if not words:  # a model that gives text but no boxes
-                words = reference_words(image["text"])
-            else:
-                image = {**image, "text": page.text}
-            assessed = await self._assess(task.owner, path, audio, image["text"], words)
-            return {"image": image, "audio": audio, **assessed}
+            recording = await self._recording(task.owner, payload["audio_file"])
+            audio = await self._transcribe(
+                task.owner, recording, payload["audio_model"], page_text or image.text
+            )
+            if words:  # the page's words joined by single spaces (hyphenations joined)
+                image = ImageProcessingResult(text=page_text, boxes=image.boxes)
+            else:  # a model that gives text but no boxes
+                words = reference_words(image.text)
+            errors, summary = await self._assess(task.owner, recording, audio, image.text, words)
+            return AudioImageComparison(image=image, audio=audio, errors=errors, summary=summary)
         if task.kind is TaskKind.AUDIO_EXTRACTION:
             return await self._extract(task.owner, payload)
         raise TaskFailed(f"Unknown task kind {task.kind}")
@@ -174,94 +177,100 @@ class TaskRunner:
             raise TaskFailed(f"No such {kind} file available")
         return path
 
+    async def _recording(self, owner: str, file_id: str) -> _Recording:
+        return _Recording(await self._input("audio", owner, file_id))
+
     async def _cut(
-        self,
-        owner: str,
-        path: Path,
-        intervals: list[tuple[float, float]],
-        audio: AudioSegment | None = None,
-    ) -> list[str]:
-        """Cut and register one file per interval; ``audio`` is ``path`` decoded, if at hand."""
+        self, owner: str, recording: _Recording, intervals: list[tuple[float, float]]
+    ) -> list[uuid.UUID]:
+        """Cut and register one mp3 file per interval (seconds) of the recording."""
         if not intervals:
             return []
+        audio = await recording.decoded()
         out_dir = self._files.directory("audio")
-        ids = await asyncio.to_thread(_cut_audio, audio or path, intervals, out_dir)
+        ids = await asyncio.to_thread(_cut_audio, audio, intervals, out_dir)
         await self._files.register("audio", owner, ids)
-        return [str(file_id) for file_id in ids]
-
-    async def _audio(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
-        """Transcribe and cut one downloadable audio file per segment."""
-        return (await self._transcribe(owner, file_id, model))[0]
+        return ids
 
     async def _transcribe(
-        self, owner: str, file_id: str, model: str, reference_text: str | None = None
-    ) -> tuple[dict[str, Any], Path]:
-        """``_audio`` that also returns the recording's path."""
-        path = await self._input("audio", owner, file_id)
+        self,
+        owner: str,
+        recording: _Recording,
+        model: str,
+        reference_text: str | None = None,
+    ) -> Transcript:
+        """Transcribe the recording and cut one downloadable file per segment."""
         with self._stage("asr"):
-            result = await self._models.transcribe(model, path, reference_text)
+            result = await self._models.transcribe(model, recording.path, reference_text)
         segments = result.segments
         if not segments:
             # Nothing recognised: one empty segment spanning the recording keeps
             # omissions reportable (every error needs an audio segment).
-            duration = len(await asyncio.to_thread(load_audio, path)) / 1000.0
+            duration = (await recording.decoded()).duration_seconds
             segments = [AudioChunk(start=0.0, end=duration, text=result.text.strip())]
-        files = await self._cut(owner, path, [(s.start, s.end) for s in segments])
-        chunks = [
-            {
-                "start": s.start,
-                "end": s.end,
-                "text": s.text,
-                "file": file,
-                "words": [w.model_dump() for w in s.words] if s.words else None,
-            }
-            for s, file in zip(segments, files, strict=True)
-        ]
-        return {"text": result.text, "segments": chunks}, path
+        files = await self._cut(owner, recording, [(s.start, s.end) for s in segments])
+        return Transcript(
+            text=result.text,
+            segments=[
+                CutSegment(start=s.start, end=s.end, text=s.text, words=s.words or None, file=f)
+                for s, f in zip(segments, files, strict=True)
+            ],
+        )
 
-    async def _image(self, owner: str, file_id: str, model: str) -> dict[str, Any]:
+    async def _image(
+        self, owner: str, file_id: str, model: str
+    ) -> tuple[ImageProcessingResult, tuple[str, list[RefWord]]]:
+        """OCR with the boxes put in reading order, and the page: its text (words
+        joined by single spaces, hyphenations joined) and its words with their boxes."""
         path = await self._input("image", owner, file_id)
         with self._stage("ocr"):
             result = await self._models.recognise(model, path)
-        return result.model_dump()
+        ordered, page = await asyncio.to_thread(read_page, result)
+        words = [
+            RefWord(
+                text=w.text,
+                start=w.start,
+                end=w.end,
+                boxes=w.boxes,
+                ocr_confidence=w.confidence,
+                low_confidence=w.low_confidence,
+            )
+            for w in page.words
+        ]
+        return ordered, (page.text, words)
 
     async def _assess(
         self,
         owner: str,
-        path: Path,
-        audio: dict[str, Any],
+        recording: _Recording,
+        audio: Transcript,
         reference_text: str,
         reference: list[RefWord],
-    ) -> dict[str, Any]:
+    ) -> tuple[list[MiscueReport], ReadingSummary | None]:
         """Miscues (spec ``errors``, extended) and the ``summary`` of a reading.
 
         Each error gets its own cut ``audio_segment`` of just the words concerned
         (for an omission, the silence where they should have been).
         """
-        segments = [AudioChunk.model_validate(s) for s in audio["segments"]]
-        heard = heard_words(segments)
-        recording = await asyncio.to_thread(load_audio, path)  # decoded once: duration and cuts
+        heard = heard_words(audio.segments)
+        duration = (await recording.decoded()).duration_seconds
         with self._stage("matching"):
             assessed = await self._matcher.assess(
                 reference_text,
                 reference,
                 heard,
-                recording.duration_seconds,
-                [len(s.text) for s in segments],
+                duration,
+                [len(s.text) for s in audio.segments],
             )
-        intervals = [(m.start, m.end) for m in assessed.miscues]
-        files = await self._cut(owner, path, intervals, recording)
-        summary = dataclasses.asdict(assessed.summary) if assessed.summary else None
-        return {
-            "errors": [_error(m, f) for m, f in zip(assessed.miscues, files, strict=True)],
-            "summary": summary,
-        }
+        files = await self._cut(owner, recording, [(m.start, m.end) for m in assessed.miscues])
+        errors = [_report(m, f) for m, f in zip(assessed.miscues, files, strict=True)]
+        return errors, assessed.summary
 
-    async def _extract(self, owner: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _extract(self, owner: str, payload: dict[str, Any]) -> PhraseExtraction:
         """Find each phrase in the recording and cut it out (word timestamps if any)."""
-        path = await self._input("audio", owner, payload["audio_file"])
+        recording = await self._recording(owner, payload["audio_file"])
         with self._stage("asr"):
-            result = await self._models.transcribe(payload["audio_model"], path)
+            result = await self._models.transcribe(payload["audio_model"], recording.path)
         units = [
             (word.word, word.start, word.end)
             for segment in result.segments
@@ -275,23 +284,41 @@ class TaskRunner:
                 indices = await self._matcher.find_phrases(texts, phrase, 1.0, self._cutoff)
             found.append((phrase, indices))
         spans = [(units[ix[0]][1], units[ix[-1]][2]) for _, ix in found if ix]
-        files = iter(await self._cut(owner, path, spans))
+        files = iter(await self._cut(owner, recording, spans))
         data = []
         for phrase, indices in found:
             segment = None
             if indices:
-                segment = {
-                    "start": units[indices[0]][1],
-                    "end": units[indices[-1]][2],
-                    "text": " ".join(texts[i] for i in indices),
-                    "file": next(files),
-                }
-            data.append({"audio_segment": segment, "found": bool(indices), "phrase": phrase})
-        return {"data": data}
+                segment = CutSegment(
+                    start=units[indices[0]][1],
+                    end=units[indices[-1]][2],
+                    text=" ".join(texts[i] for i in indices),
+                    file=next(files),
+                )
+            data.append(FoundPhrase(audio_segment=segment, found=bool(indices), phrase=phrase))
+        return PhraseExtraction(data=data)
 
 
-def _error(miscue: Miscue, file: str) -> dict[str, Any]:
-    """A miscue as an entry of the result's ``errors`` (``TextDiff``, extended)."""
+class _Recording:
+    """A task's recording, decoded (ffmpeg, through pydub) at most once, when first needed.
+
+    Args:
+        path: The stored upload (mp3).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._decoded: AudioSegment | None = None
+
+    async def decoded(self) -> AudioSegment:
+        """The decoded recording (a task's steps run one after another, so no lock)."""
+        if self._decoded is None:
+            self._decoded = await asyncio.to_thread(load_audio, self.path)
+        return self._decoded
+
+
+def _report(miscue: Miscue, file: uuid.UUID) -> MiscueReport:
+    """A miscue as an entry of the result's ``errors``, with its cut."""
     box = None
     if miscue.boxes:
         bounds = [b.bounds() for b in miscue.boxes]
@@ -300,33 +327,29 @@ def _error(miscue: Miscue, file: str) -> dict[str, Any]:
             min(b[1] for b in bounds),
             max(b[2] for b in bounds),
             max(b[3] for b in bounds),
-        ).model_dump()
-    return {
-        "audio_segment": {
-            "start": miscue.start,
-            "end": miscue.end,
-            "text": miscue.found,
-            "file": file,
-        },
-        "at_char": miscue.at_char,
-        "found": miscue.found,
-        "expected": miscue.expected,
-        "type": miscue.type,
-        "ref_char": miscue.ref_char,
-        "start": miscue.start,
-        "end": miscue.end,
-        "confidence": miscue.confidence,
-        "segment": miscue.segment,
-        "box": box,
-        "boxes": [b.model_dump() for b in miscue.boxes],
-    }
+        )
+    return MiscueReport(
+        audio_segment=CutSegment(
+            start=miscue.start, end=miscue.end, text=miscue.found, file=file
+        ),
+        at_char=miscue.at_char,
+        found=miscue.found,
+        expected=miscue.expected,
+        type=miscue.type,
+        ref_char=miscue.ref_char,
+        start=miscue.start,
+        end=miscue.end,
+        confidence=miscue.confidence,
+        segment=miscue.segment,
+        box=box,
+        boxes=list(miscue.boxes),
+    )
 
 
 def _cut_audio(
-    source: Path | AudioSegment, intervals: list[tuple[float, float]], out_dir: Path
+    audio: AudioSegment, intervals: list[tuple[float, float]], out_dir: Path
 ) -> list[uuid.UUID]:
     """``split_audio`` after making model times cuttable (see ``MIN_PIECE_S``)."""
-    audio = source if isinstance(source, AudioSegment) else load_audio(source)
     duration = audio.duration_seconds
     cuttable = []
     for start, end in intervals:

@@ -24,7 +24,7 @@ import ray
 from ray import serve
 
 from core.plugins import PluginInfo
-from core.plugins.host import BatchItem, PluginRunner, TimedCalls
+from core.plugins.host import BatchItem, PluginResult, PluginRunner, TimedCalls
 from serve_app.args import ModelAppArgs
 from serve_app.metrics import get_metrics
 
@@ -140,7 +140,7 @@ class ModelHost:
 
     async def process(
         self, data: bytes, suffix: str, reference_text: str | None = None
-    ) -> dict[str, Any]:
+    ) -> PluginResult:
         """Run the model on file content.
 
         Args:
@@ -150,7 +150,8 @@ class ModelHost:
                 (``PluginRunner.run_file``).
 
         Returns:
-            ``AudioProcessingResult`` or ``ImageProcessingResult`` as a dict.
+            ``AudioProcessingResult`` or ``ImageProcessingResult`` (pickled by Ray
+            as it is: no dict round trip).
 
         Raises:
             The plugin's exception for this input (other requests of the same batch
@@ -169,12 +170,12 @@ class ModelHost:
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
     async def _run_batched(
         self, requests: list[tuple[str, BatchItem]]
-    ) -> list[dict[str, Any] | Exception]:
+    ) -> list[PluginResult | Exception]:
         """``@serve.batch`` handler: one plugin call per served name in the batch."""
         groups: dict[str, list[int]] = defaultdict(list)
         for index, (model_id, _) in enumerate(requests):
             groups[model_id].append(index)
-        outcomes: list[dict[str, Any] | Exception] = [None] * len(requests)  # type: ignore[list-item]
+        outcomes: list[PluginResult | Exception] = [None] * len(requests)  # type: ignore[list-item]
         for model_id, indices in groups.items():
             results = await self._run(model_id, [requests[i][1] for i in indices])
             for index, result in zip(indices, results, strict=True):
@@ -183,7 +184,7 @@ class ModelHost:
 
     async def _run(
         self, model_id: str, items: list[BatchItem]
-    ) -> list[dict[str, Any] | Exception]:
+    ) -> list[PluginResult | Exception]:
         runner = self._base if self._args.is_base(model_id) else await self._variant(model_id)
         async with self._lock:
             self._batch_sizes.append(len(items))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ray import serve
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
@@ -24,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.settings import get_settings
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
-from core.plugins.host import ModelCallTimeout
+from core.plugins.host import ModelCallTimeout, PluginResult
 from core.reading.assess import Assessment, HeardWord, RefWord
 from core.stores.files import FileStore
 from core.stores.known_models import KnownModels
@@ -71,7 +71,7 @@ class HandleGateway:
 
     async def _process(
         self, kind: PluginKind, model: str, path: Path, reference_text: str | None = None
-    ) -> dict[str, Any]:
+    ) -> PluginResult:
         try:
             found = await self._directory.find(model, wait_s=self._model_wait_s)
         except ModelUnavailable as error:
@@ -90,11 +90,12 @@ class HandleGateway:
     async def transcribe(
         self, model: str, path: Path, reference_text: str | None = None
     ) -> AudioProcessingResult:
+        # _process checked the model's kind; its host validated the result as that kind.
         result = await self._process("audio", model, path, reference_text)
-        return AudioProcessingResult.model_validate(result)
+        return cast(AudioProcessingResult, result)
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:
-        return ImageProcessingResult.model_validate(await self._process("image", model, path))
+        return cast(ImageProcessingResult, await self._process("image", model, path))
 
 
 class HandleMatcher:

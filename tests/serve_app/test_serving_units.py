@@ -30,7 +30,7 @@ def test_run_files_uses_the_batch_method_in_one_call(tmp_path):
     assert runner.has_batch_method
     paths = [str(tmp_path / f"{i}.wav") for i in range(3)]
     results = runner.run_files(paths)
-    assert [r["text"].split()[:2] for r in results] == [["v1", "3"]] * 3
+    assert [r.text.split()[:2] for r in results] == [["v1", "3"]] * 3
 
 
 def test_run_files_isolates_a_failing_file(tmp_path):
@@ -39,7 +39,7 @@ def test_run_files_isolates_a_failing_file(tmp_path):
     results = runner.run_files(paths)
     assert isinstance(results[1], ValueError)
     # The batch call failed, so the good files were run one by one.
-    assert [results[0]["text"].split()[1], results[2]["text"].split()[1]] == ["1", "1"]
+    assert [results[0].text.split()[1], results[2].text.split()[1]] == ["1", "1"]
 
 
 def test_run_files_loops_over_a_plugin_without_batch_method(tmp_path):

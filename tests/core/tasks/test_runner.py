@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 import uuid
@@ -21,10 +22,18 @@ from core.plugins.types import (
 )
 from core.reading import assess as assessment
 from core.reading import text_diff as text
+from core.results import RESULT_TYPES
 from core.stores.files import FileStore
 from core.stores.tasks import Task, TaskKind, TaskStatus
 from core.tasks.consumer import TaskFailed
 from core.tasks.runner import TaskRunner
+
+
+async def stored(runner: TaskRunner, task: Task) -> dict:
+    """Run a task and give its result as the task store keeps it (JSON data)."""
+    result = await runner.run(task)
+    assert isinstance(result, RESULT_TYPES[task.kind])  # one typed model per kind
+    return json.loads(result.model_dump_json())
 
 SAMPLE_DURATION_S = 1.776
 REFERENCE = "Every path is the wrong path."
@@ -128,7 +137,7 @@ def test_audio_processing_cuts_one_file_per_segment(connect, prefix, tmp_path, s
             task = make_task(
                 TaskKind.AUDIO_PROCESSING, {"audio_file": audio_id, "audio_model": "whisper"}
             )
-            result = await runner.run(task)
+            result = await stored(runner, task)
 
             assert models.calls == [("transcribe", "whisper", store.path("audio", audio_id))]
             assert result["text"] == asr.text
@@ -158,7 +167,7 @@ def test_image_processing_returns_the_ocr_result(connect, prefix, tmp_path, samp
             task = make_task(
                 TaskKind.IMAGE_PROCESSING, {"image_file": image_id, "image_model": "ocr"}
             )
-            result = await runner.run(task)
+            result = await stored(runner, task)
             assert result == models.ocr.model_dump()
             assert models.calls == [("recognise", "ocr", store.path("image", image_id))]
 
@@ -181,7 +190,7 @@ def test_audio_text_comparison_reports_the_misread_word(connect, prefix, tmp_pat
                 TaskKind.AUDIO_TEXT_COMPARISON,
                 {"audio_file": audio_id, "audio_model": "whisper", "text": [REFERENCE]},
             )
-            result = await runner.run(task)
+            result = await stored(runner, task)
 
             segment = result["audio"]["segments"][0]
             [error] = result["errors"]
@@ -221,7 +230,7 @@ def test_audio_text_comparison_joins_the_text_items(connect, prefix, tmp_path, s
                 "audio_model": "whisper",
                 "text": ["Every path is", "the wrong path."],
             }
-            result = await runner.run(make_task(TaskKind.AUDIO_TEXT_COMPARISON, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_TEXT_COMPARISON, payload))
             assert result["errors"] == []
 
     asyncio.run(scenario())
@@ -251,7 +260,7 @@ def test_audio_image_comparison_gives_the_page_text_to_the_asr(
                 "image_file": image_id,
                 "image_model": "ocr",
             }
-            result = await runner.run(make_task(TaskKind.AUDIO_IMAGE_COMPARISON, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_IMAGE_COMPARISON, payload))
 
             # OCR first, so that the page's text can prime the ASR.
             assert [call[:2] for call in models.calls] == [
@@ -292,7 +301,7 @@ def test_silent_recording_reports_the_whole_text_as_omitted(
                 TaskKind.AUDIO_TEXT_COMPARISON,
                 {"audio_file": audio_id, "audio_model": "whisper", "text": [REFERENCE]},
             )
-            result = await runner.run(task)
+            result = await stored(runner, task)
 
             segments = result["audio"]["segments"]
             assert len(segments) == 1
@@ -382,7 +391,7 @@ def test_extraction_cuts_found_phrases_by_word_timestamps(connect, prefix, tmp_p
                 "audio_model": "whisper",
                 "phrases": ["the wrong path", "purple elephant", "path is"],
             }
-            result = await runner.run(make_task(TaskKind.AUDIO_EXTRACTION, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_EXTRACTION, payload))
 
             found, absent, across = result["data"]
             assert found["phrase"] == "the wrong path"
@@ -422,7 +431,7 @@ def test_extraction_without_word_timestamps_uses_segments(connect, prefix, tmp_p
             audio_id = await add_file(store, "audio", "alice", sample_audio)
             runner = TaskRunner(store, FakeModels(asr=asr), DirectMatcher())
             payload = {"audio_file": audio_id, "audio_model": "whisper", "phrases": ["wrong"]}
-            result = await runner.run(make_task(TaskKind.AUDIO_EXTRACTION, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_EXTRACTION, payload))
             (item,) = result["data"]
             assert item["found"] is True
             assert item["audio_segment"]["text"] == "the wrong path."
@@ -440,7 +449,7 @@ def test_extraction_with_nothing_found_cuts_nothing(connect, prefix, tmp_path, s
             asr = AudioProcessingResult(text="", segments=[])
             runner = TaskRunner(store, FakeModels(asr=asr), DirectMatcher())
             payload = {"audio_file": audio_id, "audio_model": "whisper", "phrases": ["a", "b"]}
-            result = await runner.run(make_task(TaskKind.AUDIO_EXTRACTION, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_EXTRACTION, payload))
             assert result == {
                 "data": [
                     {"audio_segment": None, "found": False, "phrase": "a"},
@@ -480,7 +489,7 @@ def test_degenerate_model_times_are_still_cut(connect, prefix, tmp_path, sample_
             audio_id = await add_file(store, "audio", "alice", sample_audio)
             runner = TaskRunner(store, FakeModels(asr=asr), DirectMatcher())
             payload = {"audio_file": audio_id, "audio_model": "whisper"}
-            result = await runner.run(make_task(TaskKind.AUDIO_PROCESSING, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_PROCESSING, payload))
             segments = result["segments"]
             assert [(s["start"], s["end"]) for s in segments] == [
                 (0.5, 0.5),
@@ -493,7 +502,7 @@ def test_degenerate_model_times_are_still_cut(connect, prefix, tmp_path, sample_
                 assert 0 < load_audio(path).duration_seconds <= 0.65
 
             payload = {"audio_file": audio_id, "audio_model": "whisper", "phrases": ["path"]}
-            result = await runner.run(make_task(TaskKind.AUDIO_EXTRACTION, payload))
+            result = await stored(runner, make_task(TaskKind.AUDIO_EXTRACTION, payload))
             (item,) = result["data"]
             assert item["found"] is True
             path = await store.lookup("audio", "alice", uuid.UUID(item["audio_segment"]["file"]))

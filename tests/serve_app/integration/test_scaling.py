@@ -231,7 +231,7 @@ def test_replacing_a_model_under_load_loses_nothing(
 def _answers_new() -> bool:
     # The swap is done once a fresh request is answered by the new weights.
     handle = serve.get_deployment_handle("ModelHost", "asr-swap")
-    return handle.process.remote(b"x", ".wav").result()["text"].startswith("new")
+    return handle.process.remote(b"x", ".wav").result().text.startswith("new")
 
 
 def test_multiplexed_variants_load_on_demand_with_an_lru_bound(serve_cluster, restore_config):
@@ -250,7 +250,7 @@ def test_multiplexed_variants_load_on_demand_with_an_lru_bound(serve_cluster, re
 
     def ask(model_id: str) -> str:
         routed = handle.options(multiplexed_model_id=model_id) if model_id else handle
-        return routed.process.remote(b"x", ".wav").result()["text"].split()[0]
+        return routed.process.remote(b"x", ".wav").result().text.split()[0]
 
     assert [ask(m) for m in ["", "multi_b", "multi_c", "multi_b"]] == ["A", "B", "C", "B"]
     # One variant at a time besides the base model: B was unloaded for C, then reloaded.
@@ -273,7 +273,7 @@ def test_concurrent_requests_are_batched_and_a_bad_file_fails_alone(
     outcomes = []
     for response in responses:
         try:
-            outcomes.append(response.result()["text"])
+            outcomes.append(response.result().text)
         except Exception as error:  # noqa: BLE001 - the bad file's request
             outcomes.append(error)
     assert isinstance(outcomes[2], Exception) and "cannot read" in str(outcomes[2])
