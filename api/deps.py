@@ -1,4 +1,10 @@
-"""FastAPI dependencies: services, the current user. JWT decoding lives here."""
+"""FastAPI dependencies: services, the current user. JWT decoding lives here.
+
+An access token is decoded once per request: :func:`token_subject` keeps the outcome
+in the request's ASGI scope (``scope["state"]``, which is ``request.state``), so the
+rate limiter (``api.middleware.rate_limit``), which runs first, and the
+``CurrentUser`` dependency share one verification.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,48 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
+from starlette.types import Scope
 
 from api.services import Services
 from core.security import InvalidTokenError, decode_access_token
 from core.stores.users import User
 
-__all__ = ["CurrentUser", "ServicesDep", "get_current_active_user", "oauth2_scheme"]
+__all__ = [
+    "CurrentUser",
+    "ServicesDep",
+    "get_current_active_user",
+    "oauth2_scheme",
+    "token_subject",
+]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token")
+
+
+#: Key of the verified token in ``scope["state"]``: ``(token, username or None)``.
+_VERIFIED = "fmr_verified_token"
+
+
+def token_subject(scope: Scope, token: str, services: Services) -> str | None:
+    """The username an access token names, or None when it is not valid; decoded at
+    most once per request (the outcome is kept in ``scope["state"]``).
+
+    Args:
+        scope: The request's ASGI scope.
+        token: The bearer token, without the ``Bearer`` scheme.
+        services: Holds the signing secret and algorithm.
+    """
+    state = scope.setdefault("state", {})
+    verified = state.get(_VERIFIED)
+    if verified is not None and verified[0] == token:
+        return verified[1]
+    try:
+        username: str | None = decode_access_token(
+            token, services.jwt_secret, services.settings.jwt_algorithm
+        )
+    except InvalidTokenError:
+        username = None
+    state[_VERIFIED] = (token, username)
+    return username
 
 
 def get_services(request: Request) -> Services:
@@ -24,7 +64,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_current_user(
-    token: Annotated[str, Depends(oauth2_scheme)], services: ServicesDep
+    request: Request, token: Annotated[str, Depends(oauth2_scheme)], services: ServicesDep
 ) -> User:
     """The user named by a valid bearer token.
 
@@ -38,10 +78,9 @@ async def get_current_user(
         detail="Could not validate credentials",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    try:
-        username = decode_access_token(token, services.jwt_secret, services.settings.jwt_algorithm)
-    except InvalidTokenError:
-        raise unauthorized from None
+    username = token_subject(request.scope, token, services)
+    if username is None:
+        raise unauthorized
     user = await services.users.get(username)
     if user is None:
         raise unauthorized

@@ -44,9 +44,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.deps import token_subject
 from api.services import Services
 from api.settings import Settings
-from core.security import InvalidTokenError, decode_access_token
 from core.stores.rate_limits import (
     AUTH,
     FAILURE_LOG_INTERVAL_S,
@@ -172,15 +172,8 @@ class RateLimitMiddleware:
             authorization = Headers(scope=scope).get("authorization", "")
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                try:
-                    username = decode_access_token(
-                        token.strip(),
-                        self._services.jwt_secret,
-                        self._services.settings.jwt_algorithm,
-                    )
-                except InvalidTokenError:
-                    pass
-                else:
+                username = token_subject(scope, token.strip(), self._services)
+                if username is not None:
                     return f"user:{username}"
         identity = client_identity(scope, self._trusts_proxies)
         if identity == UNVERIFIED_FORWARDED and not self._warned_unverified:

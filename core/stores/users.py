@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 
@@ -123,7 +124,8 @@ class UserStore:
             )
         stored = _StoredUser(
             username=username,
-            hashed_password=hash_password(password),
+            # Argon2id takes ~50 ms of CPU; off the event loop that answers status polls.
+            hashed_password=await asyncio.to_thread(hash_password, password),
             email=email,
             full_name=full_name,
         )
@@ -145,7 +147,8 @@ class UserStore:
     async def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password matches, else ``None`` (same cost either way)."""
         stored = await self._load(username) if USERNAME_PATTERN.fullmatch(username) else None
-        if not verify_password(password, stored.hashed_password if stored else None):
+        hashed = stored.hashed_password if stored else None
+        if not await asyncio.to_thread(verify_password, password, hashed):
             return None
         assert stored is not None
         return stored.public()

@@ -14,7 +14,9 @@ from datetime import timedelta
 import pytest
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import deps
 from api.middleware.rate_limit import route_group
+from core import security
 from core.security import create_access_token
 from core.stores.rate_limits import AUTH, READ, TASK, UPLOAD
 from tests.api.conftest import ApiHarness
@@ -222,3 +224,21 @@ def test_every_route_is_in_the_intended_group(api):
             else:
                 assert (method, group) == ("post", TASK), f"{method} {path}"
     assert route_group("POST", "/v1/audio/upload/") == UPLOAD  # trailing slash
+
+
+@pytest.mark.parametrize("rate_limited", [True, False])
+def test_a_token_is_decoded_once_per_request(make_api, monkeypatch, rate_limited):
+    api = make_api(rate_limit_enabled=rate_limited)
+    headers = api.account()
+    decoded: list[str] = []
+
+    def counting(token, secret, algorithm="HS256"):
+        decoded.append(token)
+        return security.decode_access_token(token, secret, algorithm)
+
+    monkeypatch.setattr(deps, "decode_access_token", counting)
+    assert api.client.get("/v1/audio/models", headers=headers).status_code == 200
+    assert len(decoded) == 1
+    forged = {"Authorization": headers["Authorization"][:-2] + "xx"}
+    assert api.client.get("/v1/audio/models", headers=forged).status_code == 401
+    assert len(decoded) == 2  # a bad token too: the limiter's verdict is reused

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 
 from core.security import verify_password
+from core.stores import users as users_module
 from core.stores.users import User, UserExistsError, UserStore, ValidationFailed
 
 PASSWORD = "correct horse battery"
@@ -254,3 +256,30 @@ def test_fields_are_validated_before_the_username_is_looked_up(connect, prefix):
             assert await users.get("bob") is None
 
     asyncio.run(scenario())
+
+
+def test_argon2_runs_off_the_event_loop(connect, prefix, monkeypatch):
+    """Hashing and verifying (tens of ms of CPU each) must not stall the loop that
+    answers every other request of the replica."""
+    threads: list[str] = []
+
+    def recording(function):
+        def run(*args):
+            threads.append(threading.current_thread().name)
+            return function(*args)
+
+        return run
+
+    monkeypatch.setattr(users_module, "hash_password", recording(users_module.hash_password))
+    monkeypatch.setattr(users_module, "verify_password", recording(users_module.verify_password))
+
+    async def scenario():
+        async with connect() as redis:
+            users = UserStore(redis, prefix)
+            await users.register("carol", PASSWORD)
+            assert await users.authenticate("carol", PASSWORD) is not None
+            assert await users.authenticate("nobody", PASSWORD) is None
+
+    asyncio.run(scenario())
+    assert len(threads) == 3
+    assert threading.main_thread().name not in threads
