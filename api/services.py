@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -38,44 +38,33 @@ async def always_ready() -> Readiness:
     return Readiness(ready=True)
 
 
-class ModelCatalog:
-    """Models offered by the model host deployments, cached for ``ttl_s`` seconds.
+class ModelCatalog(Protocol):
+    """The models being served, as the API lists and checks them.
 
-    Args:
-        fetch: Coroutine returning the info of every served model (asks the hosts).
-        ttl_s: How long a fetched list is reused.
+    ``serve_app.discovery.ModelDirectory`` implements it over the running model
+    applications (its one cache, ``ttl_s``); :class:`StaticCatalog` is a fixed list.
     """
-
-    def __init__(
-        self, fetch: Callable[[], Awaitable[Sequence[PluginInfo]]], ttl_s: float = 10.0
-    ) -> None:
-        self._fetch = fetch
-        self._ttl_s = ttl_s
-        self._cached: list[PluginInfo] = []
-        self._fetched_at: float | None = None
-        self._lock = asyncio.Lock()
 
     async def list(self, kind: PluginKind) -> list[PluginInfo]:
         """Models of one kind (``"audio"`` or ``"image"``)."""
-        async with self._lock:
-            if self._fetched_at is None or time.monotonic() - self._fetched_at > self._ttl_s:
-                self._cached = list(await self._fetch())
-                self._fetched_at = time.monotonic()
-        return [info for info in self._cached if info.kind == kind]
+        ...
 
     async def has(self, kind: PluginKind, name: str) -> bool:
         """Whether a model of that kind and name is served."""
-        return any(info.name == name for info in await self.list(kind))
+        ...
 
 
-class StaticCatalog(ModelCatalog):
+class StaticCatalog:
     """A fixed list of models (tests, or an ingress run without model hosts)."""
 
     def __init__(self, infos: Sequence[PluginInfo]) -> None:
-        async def fetch() -> Sequence[PluginInfo]:
-            return infos
+        self._infos = list(infos)
 
-        super().__init__(fetch, ttl_s=float("inf"))
+    async def list(self, kind: PluginKind) -> list[PluginInfo]:
+        return [info for info in self._infos if info.kind == kind]
+
+    async def has(self, kind: PluginKind, name: str) -> bool:
+        return any(info.name == name for info in await self.list(kind))
 
 
 @dataclass

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.tasks.consumer import ConsumerOptions
+
 __all__ = [
     "AppArgs",
     "BatchingConfig",
@@ -70,8 +72,9 @@ class DeploymentOptions(_Strict):
         return self.model_copy(update={"ray_actor_options": actor or None})
 
 
-class WorkerConfig(_Strict):
-    """The task consumer inside each pipeline replica (``core.tasks.consumer.ConsumerOptions``).
+class WorkerConfig(ConsumerOptions):
+    """The task consumer inside each pipeline replica: ``ConsumerOptions`` (concurrency,
+    lease, attempts, timeouts) and what the pipeline's task runner needs besides.
 
     Attributes:
         lease_s: A dead replica's tasks are taken over within about ``lease_s * 4/3``
@@ -83,11 +86,6 @@ class WorkerConfig(_Strict):
             then it fails with "did not come back".
     """
 
-    concurrency: int = Field(default=2, ge=1)
-    lease_s: float = Field(default=15.0, gt=0)
-    max_attempts: int = Field(default=3, ge=1)
-    task_timeout_s: float = Field(default=600.0, gt=0)
-    retry_delay_s: float = Field(default=1.0, ge=0)
     model_wait_s: float = Field(default=120.0, ge=0)
     extraction_score_cutoff: float = Field(default=80.0, ge=0, le=100)
 

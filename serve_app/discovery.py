@@ -26,7 +26,7 @@ from ray.serve.handle import DeploymentHandle
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_before_delay, wait_exponential
 
 from api.services import Readiness
-from core.plugins import PluginInfo
+from core.plugins import PluginInfo, PluginKind
 from core.stores.known_models import KnownModels
 from serve_app.deployments.model_host import MODEL_DEPLOYMENT
 
@@ -215,8 +215,17 @@ class ModelDirectory:
             return self._models
 
     async def infos(self) -> list[PluginInfo]:
-        """``PluginInfo`` of every served model (for ``/v1/*/models``)."""
+        """``PluginInfo`` of every served model."""
         return [model.info for model in (await self.models()).values()]
+
+    async def list(self, kind: PluginKind) -> list[PluginInfo]:
+        """Served models of one kind (``api.services.ModelCatalog``, ``/v1/*/models``)."""
+        return [info for info in await self.infos() if info.kind == kind]
+
+    async def has(self, kind: PluginKind, name: str) -> bool:
+        """Whether a model of that kind is served under ``name`` (``ModelCatalog``)."""
+        model = (await self.models()).get(name)
+        return model is not None and model.info.kind == kind
 
     async def find(
         self, name: str, wait_s: float = 0.0

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from api import log_redaction
 from api.app import create_app
-from api.services import ModelCatalog, Services
+from api.services import Services
 from api.settings import get_settings
 from core.stores.known_models import KnownModels
 from serve_app.args import AppArgs
@@ -34,11 +34,13 @@ class Ingress:
     """Serves the v1 API; creates tasks, which pipeline replicas take from Redis.
 
     Args:
-        pipeline: The pipeline deployment (bound here so the application deploys it).
+        pipeline: The pipeline deployment, bound here only so that the application
+            deploys it; the ingress never calls it (tasks go through Redis).
         catalog_ttl_s: How long the list of served models is cached, in seconds.
     """
 
     async def __init__(self, pipeline: DeploymentHandle, catalog_ttl_s: float = 5.0) -> None:
+        del pipeline  # see Args
         # Serve has set up this replica's log handlers by now.
         log_redaction.install()
         context = serve.get_replica_context()
@@ -49,16 +51,13 @@ class Ingress:
             own_app=context.app_name,
             known=KnownModels(redis, settings.key_prefix),
         )
-        # The directory caches; the catalogue asks it on every call.
-        catalog = ModelCatalog(directory.infos, ttl_s=0)
         self._services = await Services.create(
             settings,
-            catalog,
+            directory,
             readiness=directory.readiness,
             instance=context.replica_id.unique_id,
             redis=redis,
         )
-        self._pipeline = pipeline
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self._services, metrics=get_metrics())

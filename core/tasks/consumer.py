@@ -22,9 +22,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from core.stores.tasks import Task, TaskStore
@@ -41,9 +41,9 @@ class TaskFailed(Exception):
     """A task cannot succeed (bad input, model error); the message is shown to the user."""
 
 
-@dataclass(frozen=True)
-class ConsumerOptions:
-    """Tuning of a consumer.
+class ConsumerOptions(BaseModel):
+    """Tuning of a consumer; ``serve_app.args.WorkerConfig`` extends it for the
+    pipeline deployment. Unknown fields are refused.
 
     Attributes:
         concurrency: Tasks one consumer runs at once.
@@ -57,12 +57,14 @@ class ConsumerOptions:
             run again (by any consumer); at most ``lease_s``.
     """
 
-    concurrency: int = 2
-    lease_s: float = 15.0
-    max_attempts: int = 3
-    task_timeout_s: float = 600.0
-    block_ms: int = 1000
-    retry_delay_s: float = 1.0
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    concurrency: int = Field(default=2, ge=1)
+    lease_s: float = Field(default=15.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    task_timeout_s: float = Field(default=600.0, gt=0)
+    block_ms: int = Field(default=1000, ge=1)
+    retry_delay_s: float = Field(default=1.0, ge=0)
 
 
 class TaskConsumer:

@@ -29,7 +29,7 @@ from core.reading.assess import Assessment, HeardWord, RefWord
 from core.stores.files import FileStore
 from core.stores.known_models import KnownModels
 from core.stores.tasks import TaskStore
-from core.tasks.consumer import ConsumerOptions, TaskConsumer, TaskFailed
+from core.tasks.consumer import TaskConsumer, TaskFailed
 from core.tasks.runner import TaskRunner
 from serve_app.args import WorkerConfig
 from serve_app.discovery import ModelDirectory, ModelUnavailable
@@ -163,13 +163,7 @@ class Pipeline:
             self._tasks,
             name=context.replica_id.unique_id,
             handler=runner.run,
-            options=ConsumerOptions(
-                concurrency=config.concurrency,
-                lease_s=config.lease_s,
-                max_attempts=config.max_attempts,
-                task_timeout_s=config.task_timeout_s,
-                retry_delay_s=config.retry_delay_s,
-            ),
+            options=config,
             is_retryable=is_retryable,
             on_finished=self._finished,
         )
