@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from api.settings import Settings
 from core.plugins import PluginInfo, PluginKind
+from core.stores.connection import connect
 from core.stores.files import FileStore
 from core.stores.tasks import TaskStore
 from core.stores.tokens import RefreshTokenStore
@@ -107,7 +108,7 @@ class Services:
     ) -> Services:
         """Connect to Redis (unless a client is given) and resolve the signing secret."""
         if redis is None:
-            redis = Redis.from_url(settings.redis_url, decode_responses=True)
+            redis = connect(settings.redis_url)
         users = UserStore(redis, settings.key_prefix, settings.min_password_length)
         configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         return cls(

@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
-from redis.asyncio import Redis
 
 from api import log_redaction
 from api.app import create_app
 from api.services import Services
 from api.settings import get_settings
+from core.stores.connection import connect
 from core.stores.known_models import KnownModels
 from serve_app.args import AppArgs
 from serve_app.deployments.matcher import Matcher
@@ -45,7 +45,7 @@ class Ingress:
         log_redaction.install()
         context = serve.get_replica_context()
         settings = get_settings()
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = connect(settings.redis_url)
         directory = ModelDirectory(
             ttl_s=catalog_ttl_s,
             own_app=context.app_name,

@@ -18,7 +18,6 @@ from ray import serve
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -26,6 +25,7 @@ from api.settings import get_settings
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
 from core.plugins.host import ModelCallTimeout, PluginResult
 from core.reading.assess import Assessment, HeardWord, RefWord
+from core.stores.connection import connect
 from core.stores.files import FileStore
 from core.stores.known_models import KnownModels
 from core.stores.tasks import TaskStore
@@ -142,7 +142,7 @@ class Pipeline:
         settings = get_settings()
         config = WorkerConfig.model_validate(worker)
         self._metrics = get_metrics()
-        self._redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        self._redis = connect(settings.redis_url)
         context = serve.get_replica_context()
         runner = TaskRunner(
             FileStore(self._redis, settings.key_prefix, settings.data_dir),
