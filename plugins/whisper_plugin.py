@@ -52,6 +52,7 @@ class WhisperPlugin:
         device: str = "auto",
         compute_type: str = "int8",
         cpu_threads: int = 0,
+        num_workers: int = 1,
         beam_size: int = 5,
         language: str | None = "en",
         temperature: float | Sequence[float] = 0.0,
@@ -83,6 +84,9 @@ class WhisperPlugin:
                 call) with identical words and timestamps and word probabilities
                 within 0.01. On a GPU, ``"float16"`` or ``"int8_float16"`` may be
                 the better choice.
+            num_workers: Transcriptions CTranslate2 runs in parallel when called from
+                several threads (a model host's ``concurrent_calls``); each worker
+                holds its own copy of the model's working memory.
             cpu_threads: Threads CTranslate2 uses on CPU; 0 means its own default
                 (faster-whisper's default, 0).
             beam_size: Beam width for decoding (faster-whisper's default, 5).
@@ -150,6 +154,7 @@ class WhisperPlugin:
             device=device,
             compute_type=compute_type,
             cpu_threads=cpu_threads,
+            num_workers=num_workers,
         )
         self._tokenizers: dict[str, Tokenizer] = {}
         self._options = self._transcription_options()

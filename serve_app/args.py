@@ -151,6 +151,11 @@ class ModelAppArgs(_Strict):
             a CPU computes on one thread; measured on this 2-core machine, that
             alone made an EasyOCR + Whisper comparison about 1.9 times slower
             than in a plain process. ``None`` keeps Ray's value.
+        concurrent_calls: Model calls one replica runs at once, each in its own
+            thread. 1 (the default) suits any plugin. More keeps a CPU node busy
+            while one call is in a single-threaded phase (decoding, beam search,
+            post-processing); only for thread-safe plugins (torch inference,
+            CTranslate2 with ``num_workers`` at least this many).
         batching: Dynamic batching.
         call_timeout_s: Longest one plugin call (one file, or one batch) may run,
             in seconds. A call that takes longer fails its requests with
@@ -170,6 +175,7 @@ class ModelAppArgs(_Strict):
     plugin_dirs: list[str] = Field(default_factory=list)
     use_gpu: Literal["auto"] | bool = "auto"
     cpu_threads: int | None = Field(default=None, ge=1)
+    concurrent_calls: int = Field(default=1, ge=1)
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
     call_timeout_s: float = Field(default=600.0, gt=0)
     max_stuck_calls: int = Field(default=2, ge=1)

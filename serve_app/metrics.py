@@ -10,18 +10,19 @@ the names below prefixed with ``ray_`` (counters also get ``_total``), e.g.
 ``ray_fmr_http_requests_total``. See ``docs/operations.md``.
 
 Metric objects are created lazily inside replicas (``get_metrics()``); outside Ray
-(unit tests, plain FastAPI) ``NullMetrics`` records nothing.
+(unit tests, plain FastAPI) ``api.metrics.NullMetrics`` records nothing. ``ServiceMetrics``
+implements the ``api.metrics.Metrics`` protocol.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Protocol
+
+from api.metrics import Metrics, NullMetrics
 
 __all__ = [
     "LATENCY_BUCKETS_S",
     "BATCH_SIZE_BUCKETS",
-    "NullMetrics",
     "ServiceMetrics",
     "get_metrics",
 ]
@@ -30,25 +31,6 @@ __all__ = [
 LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 #: Histogram bounds for batch sizes (requests per model call).
 BATCH_SIZE_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
-
-
-class Metrics(Protocol):
-    """What the service records; ``ServiceMetrics`` and ``NullMetrics`` implement it."""
-
-    def http_request(self, route: str, method: str, status: int, seconds: float) -> None: ...
-    def task_stage(self, kind: str, stage: str, seconds: float) -> None: ...
-    def task_finished(self, kind: str, status: str) -> None: ...
-    def tasks_in_flight(self, count: int) -> None: ...
-    def queue_depth(self, pending: int, delivered: int) -> None: ...
-    def model_call(self, model: str, batch_size: int, seconds: float) -> None: ...
-    def model_error(self, model: str) -> None: ...
-
-
-class NullMetrics:
-    """Records nothing (used outside Ray)."""
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *args, **kwargs: None
 
 
 class ServiceMetrics:

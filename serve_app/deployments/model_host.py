@@ -68,9 +68,9 @@ class ModelHost:
         self._batch_sizes: deque[int] = deque(maxlen=1000)
         self._base = self._load(self._args.public_name)
         self._metrics = get_metrics()
-        # One model call at a time per replica: models are CPU/GPU bound and not all
-        # are thread-safe. Serve queues the rest (max_ongoing_requests).
-        self._lock = asyncio.Lock()
+        # At most concurrent_calls model calls at a time (1 by default: not every
+        # plugin is thread-safe); Serve queues the rest (max_ongoing_requests).
+        self._slots = asyncio.Semaphore(self._args.concurrent_calls)
         self._calls = TimedCalls(self._args.call_timeout_s)
 
         async def load_variant(model_id: str) -> PluginRunner:
@@ -186,7 +186,7 @@ class ModelHost:
         self, model_id: str, items: list[BatchItem]
     ) -> list[PluginResult | Exception]:
         runner = self._base if self._args.is_base(model_id) else await self._variant(model_id)
-        async with self._lock:
+        async with self._slots:
             self._batch_sizes.append(len(items))
             started = time.perf_counter()
             # A timed-out call raises here and releases the lock; its thread is

@@ -294,7 +294,7 @@ def test_skew_is_what_scrambled_the_order(monkeypatch: pytest.MonkeyPatch) -> No
     # The 2.5 degree page above drifts by more than a line height along a line;
     # ordered without the deskew it is read out of order.
     boxes, expected = skewed_page(2.5)
-    monkeypatch.setattr(layout, "_estimate_skew", lambda geometry: 0.0)
+    monkeypatch.setattr(layout, "skew_angle", lambda geometry: 0.0)
     assert [b.text for b in reading_order(boxes)] != words_of(expected)
 
 
