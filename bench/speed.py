@@ -1,0 +1,660 @@
+"""Serving speed of one source tree, or of an old commit and the new tree side by side.
+
+For each tree the service runs as users run it (``serve run configs/serve.yaml`` with the
+tree as the working directory, a throwaway Redis, rate limits off), and one client on
+this machine measures, on ``/work/shared/samples/every_path.{jpg,mp3}`` with the image
+model ``en_easyocr`` and the audio model ``whisper``, after one warm-up comparison and in
+this order (the burst last: the ASR replica it may add would carry over into the others):
+
+* ``single_task_median_s``: a warm audio/image comparison alone, create -> poll the status
+  every 0.05 s -> fetch the result, in seconds (median of ``--single-runs``; each run in
+  ``single_task_runs_s``).
+* ``status_rps``, ``status_p50_ms``, ``status_p99_ms``: ``GET /v1/task/status`` of a
+  finished task from 16 concurrent clients for ``--status-seconds``: requests per second
+  and the response wait, in milliseconds.
+* ``burst_tasks_per_min``: ``--burst`` comparisons created at once (each polled every
+  0.5 s): tasks / (first create -> last seen finished) * 60.
+* ``burst_poll_p50_ms``, ``burst_poll_p99_ms``: during that burst, an unrelated client
+  asks for the status of a finished task, the next request ``--poll-interval`` s after
+  the previous answer: its response wait, in milliseconds.
+
+Every comparison must end ``completed``, else the run fails. One JSON line per measured
+tree goes to stdout (and is appended to ``--out``); progress goes to stderr. Trees are
+measured one after another, each on a fresh service; ``--rounds N`` alternates base/new N
+times. The client shares the machine with the service and anything else running on it
+(``loadavg_1m`` is recorded at the start of each tree's measurement). ERROR lines and
+tracebacks in the Serve logs are counted (``serve_log_errors``, the first ones go to
+stderr); ``--keep-logs DIR`` keeps the logs.
+
+``--base REV`` measures REV from a git worktree at ``/tmp/fmr-speed-<sha>`` (created, or
+reused, with this repository's ``.venv`` linked in), so old commits stay measurable after
+modules move. This script imports nothing from the project.
+
+    .venv/bin/python -m bench.speed --base b3ce718   # base, then this tree
+    .venv/bin/python -m bench.speed                  # this tree only
+    .venv/bin/python bench/speed.py --base b3ce718 --tree /tmp/other-worktree --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = Path("/work/shared/samples")
+AUDIO = SAMPLES / "every_path.mp3"
+IMAGE = SAMPLES / "every_path.jpg"
+AUDIO_MODEL, IMAGE_MODEL = "whisper", "en_easyocr"
+STATUS_CLIENTS = 16
+BURST_POLL_S = 0.5  # a burst task's own status is asked no more often than this
+SINGLE_POLL_S = 0.05
+TASK_DEADLINE_S = 1800.0
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"[speed {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) with linear interpolation (numpy's default)."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception:  # noqa: BLE001 - keep polling until the deadline
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} not reached in {timeout_s} s")
+
+
+def git(*args: str, cwd: Path = REPO) -> str:
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def worktree(rev: str) -> Path:
+    """A detached worktree of ``rev`` with this repository's venv linked in (reused)."""
+    sha = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    path = Path(f"/tmp/fmr-speed-{sha}")
+    if not path.exists():
+        log(f"creating worktree {path}")
+        git("worktree", "add", "--detach", str(path), sha)
+    elif git("rev-parse", "HEAD", cwd=path) != sha:
+        raise RuntimeError(f"{path} exists but is not at {sha}")
+    venv = path / ".venv"
+    if not venv.exists():
+        venv.symlink_to(REPO / ".venv")
+    return path
+
+
+def redis_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(64).startswith(b"+PONG")
+
+
+def marked_pids(marker: str) -> list[int]:
+    """Processes whose environment carries this run's marker: everything the service
+    started, whatever process group or session Ray moved it to."""
+    needle = f"FMR_SPEED_RUN={marker}".encode()
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry.name}/environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def kill_marked(marker: str, grace_s: float = 10.0) -> int:
+    """SIGTERM, then SIGKILL after ``grace_s``, the processes this run started (by pid:
+    never by name, other Ray clusters on the machine are not ours)."""
+    pids = marked_pids(marker)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and marked_pids(marker):
+            time.sleep(0.2)
+        pids = marked_pids(marker)
+        if not pids:
+            break
+    return len(pids)
+
+
+def cpu_seconds(marker: str) -> dict[str, float]:
+    """CPU time (user + system, with exited children's, seconds) of each of this run's
+    processes, summed by process title (``ray::ServeReplica:<app>:<deployment>``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for pid in marked_pids(marker):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            title = raw.split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        name = title.rsplit("/", 1)[-1][:60] or "?"
+        # utime, stime, and the waited-for children's (ffmpeg cutting audio).
+        totals[name] = totals.get(name, 0.0) + sum(int(f) for f in fields[11:15]) / tick
+    return totals
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds spent between two :func:`cpu_seconds` snapshots, largest first."""
+    used = {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+    return dict(sorted(used.items(), key=lambda kv: -kv[1])[:12])
+
+
+class Login(httpx.Auth):
+    """Bearer auth for a fresh user; logs in again when a token is refused (access
+    tokens live 15 minutes, a slow burst can outlive one)."""
+
+    requires_response_body = True
+
+    def __init__(self, base_url: str) -> None:
+        self.username, self.password = f"speed{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+        self.base_url = base_url
+        self.token: str | None = None
+        self.registered = False
+
+    def _login(self):
+        if not self.registered:
+            # Form fields, not query parameters: passwords stay out of the access log.
+            register = yield httpx.Request(
+                "PUT", f"{self.base_url}/v1/auth/register",
+                data={"username": self.username, "password": self.password},
+            )
+            register.raise_for_status()
+            self.registered = True
+        token = yield httpx.Request(
+            "POST", f"{self.base_url}/v1/auth/token",
+            data={"username": self.username, "password": self.password},
+        )
+        token.raise_for_status()
+        self.token = token.json()["access_token"]
+
+    def auth_flow(self, request: httpx.Request):
+        if self.token is None:
+            yield from self._login()
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:
+            yield from self._login()
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
+def check_completed(status: dict[str, Any], task: str) -> None:
+    if status.get("status") != "completed":
+        raise RuntimeError(f"task {task} finished {status.get('status')!r}: {status}")
+
+
+# --- the service ---------------------------------------------------------------------
+
+
+class Service:
+    """Redis + ``serve run`` of a tree's ``configs/serve.yaml`` on free loopback ports."""
+
+    def __init__(
+        self, tree: Path, ready_timeout_s: float, extra_env: dict[str, str] | None = None
+    ) -> None:
+        self.tree = tree
+        self.extra_env = extra_env or {}
+        # Short path: Ray's Unix sockets live under it (107-byte limit).
+        self.work = Path(tempfile.mkdtemp(prefix="fmrs-", dir="/tmp"))
+        self.marker = uuid.uuid4().hex
+        self.redis: subprocess.Popen | None = None
+        self.serve: subprocess.Popen | None = None
+        self.serve_log = self.work / "serve.log"
+        self.replicas_checked = 0
+        try:
+            self._start(ready_timeout_s)
+        except BaseException:
+            self.close()
+            raise
+
+    def _env(self, redis_port: int) -> dict[str, str]:
+        # Nothing inherited may point the service elsewhere (another Redis, a running
+        # Ray cluster, another data folder).
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("FMR_", "RAY_", "REDIS_")) and k != "PYTHONPATH"}
+        env.update({
+            "FMR_SPEED_RUN": self.marker,
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "FMR_DATA_DIR": str(self.work / "files"),
+            "FMR_RATE_LIMIT_ENABLED": "false",
+            "FMR_JWT_SECRET": secrets.token_hex(32),
+            "FORWARDED_ALLOW_IPS": "",  # as scripts/serve.sh
+            # Ray's own temp dir: its address file, sockets and logs stay this run's, so
+            # `serve run` starts a new local cluster instead of joining another one.
+            "RAY_TMPDIR": str(self.work),
+            "RAY_USAGE_STATS_ENABLED": "0",
+            # Replicas import the tree's code even though the venv's editable install
+            # points at the main checkout (its finder comes after sys.path).
+            "PYTHONPATH": str(self.tree),
+        })
+        env.update(self.extra_env)  # --env: e.g. Ray Serve's tuning variables
+        return env
+
+    def _config(self, port: int) -> Path:
+        """The tree's ``configs/serve.yaml`` on ``port``; same applications and imports."""
+        config = yaml.safe_load((self.tree / "configs" / "serve.yaml").read_text())
+        config.setdefault("http_options", {}).update({"host": "127.0.0.1", "port": port})
+        path = self.work / "serve.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def _check_imports(self, config: Path, env: dict[str, str]) -> None:
+        """Each application's module resolves to a file of the tree, as Ray imports it."""
+        modules = sorted({app["import_path"].split(":")[0]
+                          for app in yaml.safe_load(config.read_text())["applications"]})
+        code = ("import importlib.util, sys\n"
+                "for m in sys.argv[1:]: print(importlib.util.find_spec(m).origin)")
+        origins = subprocess.run(
+            [str(self.tree / ".venv" / "bin" / "python"), "-c", code, *modules],
+            cwd=self.tree, env=env, check=True, capture_output=True, text=True,
+        ).stdout.split()
+        for module, origin in zip(modules, origins, strict=True):
+            if not Path(origin).resolve().is_relative_to(self.tree.resolve()):
+                raise RuntimeError(f"{module} resolves to {origin}, outside {self.tree}")
+
+    def _start(self, ready_timeout_s: float) -> None:
+        serve_bin = self.tree / ".venv" / "bin" / "serve"
+        if not serve_bin.exists():
+            raise FileNotFoundError(f"{serve_bin} missing: link a venv into the tree as .venv")
+        redis_port = free_port()
+        env = self._env(redis_port)
+        self.redis = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(redis_port),
+             "--bind", "127.0.0.1", "--dir", str(self.work), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, env=env, start_new_session=True,
+        )
+        wait_for(lambda: redis_ping(redis_port), 30, "redis answering")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = self._config(self.port)
+        self._check_imports(config, env)
+        log(f"serve run {self.tree}/configs/serve.yaml on port {self.port} (log {self.serve_log})")
+        started = time.monotonic()
+        with self.serve_log.open("wb") as out:
+            self.serve = subprocess.Popen(
+                [str(serve_bin), "run", str(config)], cwd=self.tree, env=env,
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group, for SIGINT
+            )
+        deadline = time.monotonic() + ready_timeout_s
+        while True:
+            if self.serve.poll() is not None:
+                raise RuntimeError(f"serve run exited {self.serve.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/v1/health/readiness", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready in {ready_timeout_s} s:\n{self.log_tail()}")
+            time.sleep(0.5)
+        self.startup_s = round(time.monotonic() - started, 1)
+        self._check_replicas()
+        log(f"ready in {self.startup_s} s")
+
+    def _check_replicas(self) -> None:
+        """Each running replica has the tree first on its import path."""
+        for pid in marked_pids(self.marker):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if not cmdline.startswith(b"ray::ServeReplica"):
+                continue
+            paths = [e[len(b"PYTHONPATH="):] for e in environ if e.startswith(b"PYTHONPATH=")]
+            first = paths[0].decode().split(":")[0] if paths else ""
+            if first != str(self.tree):
+                raise RuntimeError(f"replica {pid} imports from {first!r}, not {self.tree}")
+            self.replicas_checked += 1
+        if not self.replicas_checked:
+            raise RuntimeError("no Serve replica process found to check its import path")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.serve_log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def error_lines(self) -> list[str]:
+        """ERROR lines and tracebacks in ``serve run``'s output and Ray's Serve logs."""
+        files = [self.serve_log, *sorted(self.work.glob("ray/session_*/logs/serve/*.log"))]
+        found = []
+        for path in files:
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            # Serve's own logs start a line with the level; `serve run` prefixes the
+            # worker, as in "(ServeReplica:... pid=1) ERROR ...".
+            found += [f"{path.name}: {line.strip()}" for line in text.splitlines()
+                      if re.search(r"(^|\s)ERROR\s", line) or line.startswith("Traceback")]
+        return found
+
+    def keep_logs(self, folder: Path) -> None:
+        """Copy ``serve run``'s output and Ray's Serve logs before the temp dir goes."""
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.serve_log.exists():
+            shutil.copy(self.serve_log, folder / "serve_run.log")
+        for logs in self.work.glob("ray/session_*/logs/serve"):
+            shutil.copytree(logs, folder / "serve", dirs_exist_ok=True)
+
+    def close(self) -> None:
+        if self.serve is not None and self.serve.poll() is None:
+            # What Ctrl-C does; then harder signals if it hangs.
+            for sig, wait_s in ((signal.SIGINT, 60), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(self.serve.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.serve.wait(wait_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    log(f"serve run still up {wait_s} s after {sig.name}")
+        if self.redis is not None and self.redis.poll() is None:
+            self.redis.terminate()
+            try:
+                self.redis.wait(10)
+            except subprocess.TimeoutExpired:
+                self.redis.kill()
+        # Instead of `ray stop --force`, which would also stop other Ray clusters here.
+        left = marked_pids(self.marker)
+        if left:
+            log(f"stopping {len(left)} leftover processes of this run")
+            if kill_marked(self.marker):
+                log(f"WARNING: processes of this run survive SIGKILL: {marked_pids(self.marker)}")
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --- measurements --------------------------------------------------------------------
+
+
+def upload(client: httpx.Client) -> dict[str, str]:
+    """The comparison request body for the sample pair, uploaded once."""
+    ids = {}
+    for kind, path in (("audio", AUDIO), ("image", IMAGE)):
+        response = client.post(f"/v1/{kind}/upload",
+                               files={"upload_file": (path.name, path.read_bytes())})
+        response.raise_for_status()
+        ids[kind] = response.json()["file_id"]
+    return {"audio_file": ids["audio"], "image_file": ids["image"],
+            "audio_model": AUDIO_MODEL, "image_model": IMAGE_MODEL}
+
+
+def single_task(client: httpx.Client, body: dict[str, str]) -> tuple[float, str]:
+    """Seconds of one comparison, create -> poll -> result; and its task id."""
+    started = time.perf_counter()
+    response = client.post("/v1/comparison/audio/image/task", json=body)
+    response.raise_for_status()
+    task = response.json()["task_id"]
+    while True:
+        status = client.get("/v1/task/status", params={"task_id": task})
+        status.raise_for_status()
+        if status.json()["ready"]:
+            break
+        if time.perf_counter() - started > TASK_DEADLINE_S:
+            raise TimeoutError(f"task {task} not finished in {TASK_DEADLINE_S} s")
+        time.sleep(SINGLE_POLL_S)
+    result = client.get("/v1/comparison/audio/image/result", params={"task_id": task})
+    elapsed = time.perf_counter() - started
+    check_completed(status.json(), task)
+    result.raise_for_status()
+    if "errors" not in result.json():
+        raise RuntimeError(f"task {task}: result without errors list: {result.text[:200]}")
+    return elapsed, task
+
+
+def status_throughput(url: str, auth: Login, task: str, seconds: float) -> dict[str, Any]:
+    """16 concurrent clients asking for a finished task's status for ``seconds``."""
+
+    async def run() -> tuple[list[float], int, float]:
+        latencies: list[float] = []
+        errors = 0
+        limits = httpx.Limits(max_connections=STATUS_CLIENTS,
+                              max_keepalive_connections=STATUS_CLIENTS)
+        async with httpx.AsyncClient(base_url=url, auth=auth, limits=limits, timeout=60) as c:
+            stop = time.perf_counter() + seconds
+
+            async def client_loop() -> None:
+                nonlocal errors
+                while time.perf_counter() < stop:
+                    started = time.perf_counter()
+                    response = await c.get("/v1/task/status", params={"task_id": task})
+                    latencies.append(time.perf_counter() - started)
+                    errors += response.status_code != 200
+
+            started = time.perf_counter()
+            await asyncio.gather(*(client_loop() for _ in range(STATUS_CLIENTS)))
+            return latencies, errors, time.perf_counter() - started
+
+    latencies, errors, wall = asyncio.run(run())
+    if errors:
+        log(f"WARNING: {errors} of {len(latencies)} status requests were not 200")
+    return {
+        "status_clients": STATUS_CLIENTS,
+        "status_requests": len(latencies),
+        "status_errors": errors,
+        "status_rps": round(len(latencies) / wall, 1),
+        "status_p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "status_p99_ms": round(percentile(latencies, 99) * 1000, 1),
+    }
+
+
+class Observer(threading.Thread):
+    """An unrelated client polling a finished task's status, one request at a time,
+    ``interval_s`` after the previous answer; keeps each response wait."""
+
+    def __init__(self, url: str, auth: Login, task: str, interval_s: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.auth, self.task, self.interval_s = url, auth, task, interval_s
+        self.stop = threading.Event()
+        self.latencies: list[float] = []
+        self.errors = 0
+
+    def run(self) -> None:
+        # Its own connection, like another user's browser.
+        with httpx.Client(base_url=self.url, auth=self.auth, timeout=60) as client:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                try:
+                    ok = client.get("/v1/task/status", params={"task_id": self.task}).is_success
+                except httpx.HTTPError:
+                    ok = False
+                self.latencies.append(time.perf_counter() - started)
+                self.errors += not ok
+                self.stop.wait(self.interval_s)
+
+
+def burst(url: str, auth: Login, body: dict[str, str], count: int, finished_task: str,
+          interval_s: float) -> dict[str, Any]:
+    """``count`` comparisons created at once, each polled every 0.5 s until finished,
+    while an observer polls ``finished_task``."""
+
+    async def run() -> tuple[float, list[float]]:
+        limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+        async with httpx.AsyncClient(base_url=url, auth=auth, limits=limits, timeout=120) as c:
+
+            async def one() -> float:
+                response = await c.post("/v1/comparison/audio/image/task", json=body)
+                response.raise_for_status()
+                task = response.json()["task_id"]
+                while True:
+                    await asyncio.sleep(BURST_POLL_S)
+                    status = await c.get("/v1/task/status", params={"task_id": task})
+                    status.raise_for_status()
+                    if status.json()["ready"]:
+                        check_completed(status.json(), task)
+                        return time.perf_counter()
+                    if time.perf_counter() - first > TASK_DEADLINE_S:
+                        raise TimeoutError(f"task {task} not finished in {TASK_DEADLINE_S} s")
+
+            first = time.perf_counter()
+            finished = await asyncio.gather(*(one() for _ in range(count)))
+            return first, finished
+
+    observer = Observer(url, auth, finished_task, interval_s)
+    observer.start()
+    try:
+        first, finished = asyncio.run(run())
+    finally:
+        observer.stop.set()
+        observer.join(70)
+    wall = max(finished) - first
+    if observer.errors:
+        log(f"WARNING: {observer.errors} observer status requests failed")
+    return {
+        "burst_tasks": count,
+        "burst_wall_s": round(wall, 2),
+        "burst_tasks_per_min": round(count / wall * 60, 2),
+        "burst_poll_requests": len(observer.latencies),
+        "burst_poll_errors": observer.errors,
+        "burst_poll_p50_ms": round(percentile(observer.latencies, 50) * 1000, 1),
+        "burst_poll_p99_ms": round(percentile(observer.latencies, 99) * 1000, 1),
+        "burst_poll_max_ms": round(max(observer.latencies) * 1000, 1),
+    }
+
+
+def measure(label: str, tree: Path, round_: int, args: argparse.Namespace) -> dict[str, Any]:
+    commit = git("rev-parse", "HEAD", cwd=tree)
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", cwd=tree))
+    log(f"{label}: {tree} at {commit[:10]}{' (uncommitted changes)' if dirty else ''}")
+    row: dict[str, Any] = {"label": label, "commit": commit, "dirty": dirty, "tree": str(tree),
+                           "round": round_, "loadavg_1m": round(os.getloadavg()[0], 2)}
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    if extra_env:
+        row["env"] = extra_env
+    service = Service(tree, args.ready_timeout, extra_env)
+    try:
+        auth = Login(service.url)
+        with httpx.Client(base_url=service.url, auth=auth, timeout=120) as client:
+            body = upload(client)
+            warmup_s, finished_task = single_task(client, body)
+            log(f"warm-up task {warmup_s:.2f} s")
+            runs = []
+            for _ in range(args.single_runs):
+                runs.append(single_task(client, body)[0])
+                log(f"single task {runs[-1]:.2f} s")
+        row.update({
+            "single_task_median_s": round(statistics.median(runs), 3),
+            "single_task_runs_s": [round(t, 3) for t in runs],
+            "warmup_task_s": round(warmup_s, 3),
+        })
+        log(f"status polling, {STATUS_CLIENTS} clients for {args.status_seconds} s")
+        before = cpu_seconds(service.marker)
+        row.update(status_throughput(service.url, auth, finished_task, args.status_seconds))
+        row["status_cpu_s"] = cpu_used(before, cpu_seconds(service.marker))
+        log(f"burst of {args.burst} tasks")
+        before = cpu_seconds(service.marker)
+        row.update(burst(service.url, auth, body, args.burst, finished_task, args.poll_interval))
+        row["burst_cpu_s"] = cpu_used(before, cpu_seconds(service.marker))
+        row.update({"startup_s": service.startup_s, "http_port": service.port,
+                    "replicas_checked": service.replicas_checked})
+    finally:
+        errors = service.error_lines()
+        row["serve_log_errors"] = len(errors)
+        for line in errors[:10]:
+            log(f"serve log: {line[:300]}")
+        if args.keep_logs:
+            service.keep_logs(args.keep_logs / f"{label}-{round_}-{commit[:10]}")
+        service.close()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", help="commit to measure first (from a git worktree)")
+    parser.add_argument("--tree", type=Path, default=REPO,
+                        help="the new tree (default: this repository's checkout)")
+    parser.add_argument("--rounds", type=int, default=1, help="base/new alternations")
+    parser.add_argument("--status-seconds", type=float, default=20)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--single-runs", type=int, default=5)
+    parser.add_argument("--poll-interval", type=float, default=0.25,
+                        help="seconds between the burst observer's status requests")
+    parser.add_argument("--ready-timeout", type=float, default=900,
+                        help="seconds for the service to become ready")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment of the service (both trees), repeatable")
+    parser.add_argument("--out", type=Path, help="append the JSON lines to this file")
+    parser.add_argument("--keep-logs", type=Path,
+                        help="copy each service's Serve logs into a subfolder of this folder")
+    args = parser.parse_args()
+    for path in (AUDIO, IMAGE):
+        if not path.is_file():
+            parser.error(f"sample {path} missing")
+    # A plain `kill` of this script still runs the finally blocks that stop the service.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    trees = [("base", worktree(args.base))] if args.base else []
+    trees.append(("new", args.tree.resolve()))
+    started = time.monotonic()
+    for round_ in range(args.rounds):
+        for label, tree in trees:
+            row = measure(label, tree, round_, args)
+            line = json.dumps(row)
+            print(line, flush=True)
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                with args.out.open("a") as out:
+                    out.write(line + "\n")
+    log(f"done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
