@@ -151,6 +151,11 @@ class ModelAppArgs(_Strict):
             a CPU computes on one thread; measured on this 2-core machine, that
             alone made an EasyOCR + Whisper comparison about 1.9 times slower
             than in a plain process. ``None`` keeps Ray's value.
+        nice: CPU scheduling niceness of the replica's process, 0-19 (``nice(1)``);
+            higher yields the CPU to other processes. On a node whose CPUs the model
+            shares with the ingress and the pipeline, a positive value keeps API
+            answers prompt while the model is busy: the model still gets every CPU
+            cycle nobody else wants. 0 (the default) changes nothing.
         concurrent_calls: Model calls one replica runs at once, each in its own
             thread. 1 (the default) suits any plugin. More keeps a CPU node busy
             while one call is in a single-threaded phase (decoding, beam search,
@@ -175,6 +180,7 @@ class ModelAppArgs(_Strict):
     plugin_dirs: list[str] = Field(default_factory=list)
     use_gpu: Literal["auto"] | bool = "auto"
     cpu_threads: int | None = Field(default=None, ge=1)
+    nice: int = Field(default=0, ge=0, le=19)
     concurrent_calls: int = Field(default=1, ge=1)
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
     call_timeout_s: float = Field(default=600.0, gt=0)

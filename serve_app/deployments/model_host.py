@@ -28,12 +28,34 @@ from core.plugins.host import BatchItem, PluginResult, PluginRunner, TimedCalls
 from serve_app.args import ModelAppArgs
 from serve_app.metrics import get_metrics
 
-__all__ = ["MODEL_DEPLOYMENT", "ModelHost"]
+__all__ = ["MODEL_DEPLOYMENT", "ModelHost", "lower_priority"]
 
 logger = logging.getLogger(__name__)
 
 #: Deployment name of every model application's host; discovery looks for it.
 MODEL_DEPLOYMENT = "ModelHost"
+
+
+def lower_priority(nice: int) -> None:
+    """Raise the niceness of every thread of this process to ``nice`` (never lower it).
+
+    On Linux niceness is per thread and a new thread inherits its creator's, so every
+    existing thread is changed (``/proc/self/task``); threads started later (the
+    model's compute threads) inherit it.
+
+    Raises:
+        OSError: the process may not change a thread's priority.
+    """
+    tids = [int(tid) for tid in os.listdir("/proc/self/task")] if os.path.isdir(
+        "/proc/self/task"
+    ) else [0]
+    for tid in tids:
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+        except ProcessLookupError:  # the thread has ended
+            continue
+        if current < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
 
 
 @serve.deployment(
@@ -60,6 +82,8 @@ class ModelHost:
             # A replica without a GPU share must not grab a GPU of its node: libraries
             # default to device 0 when they see one ("auto" device selection).
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        if self._args.nice:
+            lower_priority(self._args.nice)
         if self._args.cpu_threads:
             # Read by OpenMP when torch / CTranslate2 load, i.e. in the plugin's __init__.
             os.environ["OMP_NUM_THREADS"] = str(self._args.cpu_threads)

@@ -4,6 +4,8 @@ fake Serve status, request metrics and the health probes."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,6 +19,7 @@ from core.plugins import PluginInfo
 from core.plugins.host import PluginRunner
 from core.stores.known_models import KnownModels
 from serve_app.discovery import ModelDirectory, ModelUnavailable
+from tests.conftest import REPO as TESTS_REPO
 from tests.conftest import TEST_PLUGIN_DIR as TESTS_PLUGIN_DIR
 
 TEST_PLUGINS = str(TESTS_PLUGIN_DIR)
@@ -364,3 +367,29 @@ def test_timed_calls_abandon_a_hung_call_and_keep_serving():
 
 def _raise(message: str) -> None:
     raise ValueError(message)
+
+
+# --- ModelHost niceness --------------------------------------------------------------
+
+
+def test_lower_priority_reaches_every_thread_and_later_ones():
+    """Run in a child process: niceness cannot be lowered again once raised."""
+    code = """
+import os, threading
+from serve_app.deployments.model_host import lower_priority
+ready, stop = threading.Event(), threading.Event()
+def early():
+    ready.set(); stop.wait()
+threading.Thread(target=early, daemon=True).start(); ready.wait()
+lower_priority(7)
+later = []
+thread = threading.Thread(target=lambda: later.append(os.getpriority(os.PRIO_PROCESS, 0)))
+thread.start(); thread.join()
+values = [os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir("/proc/self/task")]
+stop.set()
+print(sorted(set(values)), later)
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=TESTS_REPO, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert output == "[7] [7]"
