@@ -1,14 +1,14 @@
-"""Time the bundled plugins' batch methods against a loop of one-file calls, in-process.
+"""Time the bundled plugins' ways of taking several files against a loop of one-file
+calls, in-process.
 
 No Ray: each plugin is loaded once, warmed up on one file, then timed on the first
 *n* files of a glob, one file at a time (``process_audio`` / ``process_image`` in a
-loop) and all together (``process_audio_batch`` / ``process_image_batch``). Each
-figure is the fastest of ``--repeat`` runs (wall-clock seconds).
-
-Whisper runs twice per size: without reference texts (every window has the same
-prompt, so all can share a CTranslate2 generate call) and with each recording's
-reference text from the manifest as its prompt (as a comparison does; CTranslate2
-only batches prompts of equal token length, so these are mostly decoded one by one).
+loop) and all together: EasyOCR's ``process_image_batch``, and Whisper called from
+``--threads`` threads with as many CTranslate2 workers (``num_workers``, what a model
+host with ``concurrent_calls`` does; Whisper's batch method was removed, see
+``docs/design.md``). Each figure is the fastest of ``--repeat`` runs (wall-clock
+seconds). Whisper runs twice per size: without reference texts and with each
+recording's reference text from the manifest as its prompt (as a comparison does).
 
 Usage (from the repository root)::
 
@@ -24,6 +24,7 @@ import glob
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,16 @@ def files(pattern: str, sizes: Sequence[int]) -> list[str]:
 
 
 def bench_whisper(
-    paths: list[str], sizes: Sequence[int], references: dict[str, str], repeat: int
+    paths: list[str], sizes: Sequence[int], references: dict[str, str], repeat: int,
+    threads: int = 2,
 ) -> list[tuple[str, int, float, float]]:
-    plugin = instantiate_plugin(get_plugin("whisper"), {})
-    plugin.process_audio_batch(paths[:1])  # warm-up
+    plugin = instantiate_plugin(get_plugin("whisper"), {"num_workers": threads})
+    plugin.process_audio(paths[0])  # warm-up
+
+    def together(chosen: list[str], texts: list[str | None]) -> list[Any]:
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(plugin.process_audio, chosen, texts))
+
     rows = []
     for label, use_references in (("whisper, no reference", False), ("whisper, reference", True)):
         for size in sizes:
@@ -79,9 +86,7 @@ def bench_whisper(
                 ],
                 repeat,
             )
-            batch = best_time(
-                lambda chosen=chosen, texts=texts: plugin.process_audio_batch(chosen, texts), repeat
-            )
+            batch = best_time(lambda chosen=chosen, texts=texts: together(chosen, texts), repeat)
             rows.append((label, size, loop, batch))
     return rows
 
@@ -113,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--images", default="bench/data/images/*.png", help="glob of images")
     parser.add_argument("--image-sizes", type=int, nargs="*", default=[4])
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the fastest counts")
+    parser.add_argument("--threads", type=int, default=2, help="Whisper calls at once")
     args = parser.parse_args(argv)
 
     rows = []
@@ -122,13 +128,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.audio_sizes,
             references_from(args.manifest),
             args.repeat,
+            args.threads,
         )
     if args.image_sizes:
         rows += bench_easyocr(files(args.images, args.image_sizes), args.image_sizes, args.repeat)
 
-    print(f"{'model':24} {'files':>5} {'loop s':>8} {'batch s':>8} {'speed-up':>8}")
+    print(f"{'model':24} {'files':>5} {'loop s':>8} {'together s':>10} {'speed-up':>8}")
     for label, size, loop, batch in rows:
-        print(f"{label:24} {size:5d} {loop:8.2f} {batch:8.2f} {loop / batch:7.2f}x")
+        print(f"{label:24} {size:5d} {loop:8.2f} {batch:10.2f} {loop / batch:7.2f}x")
 
 
 if __name__ == "__main__":
