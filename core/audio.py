@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
+import subprocess
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,19 +124,42 @@ def _as_segment(audio: StrPath | AudioSegment) -> AudioSegment:
     return audio if isinstance(audio, AudioSegment) else load_audio(audio)
 
 
-def _export_mp3_atomic(segment: AudioSegment, dst: Path) -> None:
-    """Export ``segment`` as mp3 to ``dst`` via a temp file in the same folder + rename.
+#: ffmpeg's raw PCM sample format per pydub sample width (bytes).
+_PCM_FORMATS = {1: "u8", 2: "s16le", 4: "s32le"}
 
-    pydub opens its output before encoding, so a failed encode would otherwise leave an
-    empty or partial ``dst``; ``os.replace`` within one folder is atomic.
+
+def _export_mp3_pieces(
+    segment: AudioSegment, pieces: Sequence[tuple[float, float]], paths: Sequence[Path]
+) -> None:
+    """Encode every ``(start_s, end_s)`` piece of ``segment`` as mp3 at ``paths``, in one
+    ffmpeg process: the PCM goes in once, each piece is one output trimmed at sample
+    precision (``atrim``). Each file is written under a temp name and renamed, so a
+    failed encode leaves no partial file.
+
+    Raises:
+        OSError: ffmpeg is missing or failed (the message ends with its last line).
     """
-    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=".part")
-    os.close(fd)
+    tmp_paths = [path.with_name(f".{path.stem}.part.mp3") for path in paths]
+    command = [
+        AudioSegment.converter, "-nostdin", "-v", "error", "-y",
+        "-f", _PCM_FORMATS[segment.sample_width], "-ar", str(segment.frame_rate),
+        "-ac", str(segment.channels), "-i", "pipe:0",
+    ]
+    for (start, end), tmp in zip(pieces, tmp_paths, strict=True):
+        command += [
+            "-map", "0:a", "-af", f"atrim=start={start:.6f}:end={end:.6f},asetpts=PTS-STARTPTS",
+            "-c:a", "libmp3lame", "-f", "mp3", str(tmp),
+        ]
     try:
-        segment.export(tmp_name, format="mp3")
-        os.replace(tmp_name, dst)
+        done = subprocess.run(command, input=segment.raw_data, capture_output=True)
+        if done.returncode != 0:
+            reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            raise OSError(f"ffmpeg could not encode the audio pieces: {''.join(reason)}")
+        for tmp, path in zip(tmp_paths, paths, strict=True):
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        for tmp in tmp_paths:
+            tmp.unlink(missing_ok=True)
         raise
 
 
@@ -185,12 +208,11 @@ def split_audio(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    uuids: list[uuid.UUID] = []
-    for start, end in clamped:
-        piece_id = uuid.uuid4()
-        # pydub slices in (fractional) milliseconds, at sample precision.
-        _export_mp3_atomic(segment[start * 1000 : end * 1000], out / f"{piece_id}.mp3")
-        uuids.append(piece_id)
+    uuids = [uuid.uuid4() for _ in clamped]
+    if clamped:
+        # One encoder process for all pieces: a process per piece cost more than the
+        # encoding itself on short recordings.
+        _export_mp3_pieces(segment, clamped, [out / f"{piece_id}.mp3" for piece_id in uuids])
     return uuids
 
 
