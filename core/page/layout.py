@@ -83,7 +83,7 @@ from core.page.skew import (
 )
 from core.plugins.types import ImageTextBox
 
-__all__ = ["estimate_skew", "join_ordered", "join_text", "order_boxes", "reading_order"]
+__all__ = ["estimate_skew", "join_ordered", "order_boxes", "reading_order"]
 
 #: A box joins a line when the vertical overlap is at least this fraction of the
 #: smaller of the two heights.
@@ -321,12 +321,3 @@ def join_ordered(boxes: list[ImageTextBox]) -> str:
     """
     words = (" ".join(box.text.split()) for box in boxes)
     return " ".join(word for word in words if word)
-
-
-def join_text(boxes: list[ImageTextBox]) -> str:
-    """Return the boxes' texts in reading order, joined with single spaces.
-
-    The boxes are ordered with :func:`reading_order` first (columns by XY-cut, then
-    line clustering), then joined by :func:`join_ordered`.
-    """
-    return join_ordered(reading_order(boxes))

@@ -8,8 +8,13 @@ import random
 import pytest
 
 from core.page import layout
-from core.page.layout import estimate_skew, join_text, order_boxes, reading_order
+from core.page.layout import estimate_skew, join_ordered, order_boxes, reading_order
 from core.plugins import ImageTextBox, Point, Rectangle
+
+
+def join_text(boxes: list[ImageTextBox]) -> str:
+    """The page's text as the service builds it: boxes in reading order, joined."""
+    return join_ordered(reading_order(boxes))
 
 
 def box(text: str, left: float, top: float, right: float, bottom: float) -> ImageTextBox:
