@@ -1,6 +1,6 @@
-"""Small helpers shared by the serving benchmarks (``bench/serving.py``, ``bench/speed.py``).
+"""Small helpers shared by the serving benchmarks (serving, speed, run_benchmark).
 
-Standard library only: ``bench/speed.py`` measures old commits from their own worktrees,
+Standard library and httpx only: ``bench/speed.py`` measures old commits from their own worktrees,
 so nothing here may import the project's packages (``core``, ``api``, ``serve_app``,
 ``plugins``), whose modules differ from commit to commit.
 """
@@ -10,9 +10,12 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 
 def log(message: str, tag: str | None = None) -> None:
@@ -61,3 +64,42 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{what} not reached in {timeout_s} s")
+
+
+class Login(httpx.Auth):
+    """Bearer auth for a fresh user of the API at ``base_url``: registers it (form
+    fields, so the password stays out of access logs), logs in, and logs in again when
+    a token is refused (access tokens are short-lived; a long run outlives them)."""
+
+    requires_response_body = True
+
+    def __init__(self, base_url: str, prefix: str = "bench") -> None:
+        self.username, self.password = f"{prefix}{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+        self.base_url = base_url
+        self.token: str | None = None
+        self.registered = False
+
+    def _login(self) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self.registered:
+            register = yield httpx.Request(
+                "PUT", f"{self.base_url}/v1/auth/register",
+                data={"username": self.username, "password": self.password},
+            )
+            register.raise_for_status()
+            self.registered = True
+        token = yield httpx.Request(
+            "POST", f"{self.base_url}/v1/auth/token",
+            data={"username": self.username, "password": self.password},
+        )
+        token.raise_for_status()
+        self.token = token.json()["access_token"]
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.token is None:
+            yield from self._login()
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:
+            yield from self._login()
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request

@@ -21,12 +21,12 @@ import asyncio
 import json
 import statistics
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.harness import Login
 from bench.score import (
     Counts,
     Located,
@@ -42,43 +42,6 @@ from core.reading.assess import HeardWord, assess, reference_words
 
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7)
 POLL_S = 0.25
-
-
-class _Login(httpx.Auth):
-    """Bearer auth for a fresh benchmark user; logs in again when a token is refused
-    (tokens are short-lived and a long run outlives them)."""
-
-    requires_response_body = True
-
-    def __init__(self, base_url: str) -> None:
-        self.username, self.password = f"bench{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
-        self.base_url = base_url
-        self.token: str | None = None
-
-    def _login(self):
-        register = httpx.Request(
-            "PUT",
-            f"{self.base_url}/v1/auth/register",
-            params={"username": self.username, "password": self.password},
-        )
-        yield register  # 400 "already taken" after the first time is fine
-        token = yield httpx.Request(
-            "POST",
-            f"{self.base_url}/v1/auth/token",
-            data={"username": self.username, "password": self.password},
-        )
-        token.raise_for_status()
-        self.token = token.json()["access_token"]
-
-    def auth_flow(self, request: httpx.Request):
-        if self.token is None:
-            yield from self._login()
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        response = yield request
-        if response.status_code == 401:
-            yield from self._login()
-            request.headers["Authorization"] = f"Bearer {self.token}"
-            yield request
 
 
 async def _wait_for_models(
@@ -211,7 +174,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     by_id = {item["id"]: item for item in items}
     modes = ["text"] + (["image"] if args.image_model else [])
     limiter = asyncio.Semaphore(args.concurrency)
-    login = _Login(args.url.rstrip("/"))
+    login = Login(args.url.rstrip("/"))
     async with httpx.AsyncClient(base_url=args.url, timeout=120, auth=login) as client:
         if args.wait:
             await _wait_for_models(

@@ -206,14 +206,14 @@ class LocalMatcher:
 
 
 def bench_overhead(service: Service, args) -> dict:
-    from bench.run_benchmark import _Login
+    from bench.harness import Login
 
     service.deploy({
         "asr-plain": model_app("whisper", "whisper", False, 1),
         "ocr-plain": model_app("en_easyocr", "en_easyocr", False, 1),
     })
     audio_path, image_path = DATA / "miscue.mp3", DATA / "miscue.png"
-    with httpx.Client(base_url=service.url, auth=_Login(service.url), timeout=120) as client:
+    with httpx.Client(base_url=service.url, auth=Login(service.url), timeout=120) as client:
         audio = client.post("/v1/audio/upload", files={"upload_file": (
             audio_path.name, audio_path.read_bytes())}).json()["file_id"]
         image = client.post("/v1/image/upload", files={"upload_file": (
@@ -293,10 +293,10 @@ def bench_overhead(service: Service, args) -> dict:
 
 
 def bench_status(service: Service, args) -> dict:
-    from bench.run_benchmark import _Login
+    from bench.harness import Login
 
     service.deploy({"asr-plain": model_app("whisper", "whisper", False, 1)})
-    with httpx.Client(base_url=service.url, auth=_Login(service.url), timeout=60) as client:
+    with httpx.Client(base_url=service.url, auth=Login(service.url), timeout=60) as client:
         audio = client.post("/v1/audio/upload", files={"upload_file": (
             "a.mp3", (DATA / "every_path.mp3").read_bytes())}).json()["file_id"]
         task = client.post("/v1/audio/process/task", json={

@@ -51,7 +51,6 @@ import signal
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,7 @@ import httpx
 if not __package__:  # run as `python bench/speed.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import log, percentile  # noqa: E402
+from bench.harness import Login, log, percentile  # noqa: E402
 from bench.tree_service import (  # noqa: E402
     REPO,
     Service,
@@ -81,45 +80,6 @@ TASK_DEADLINE_S = 1800.0
 
 
 # --- the client ----------------------------------------------------------------------
-
-
-class Login(httpx.Auth):
-    """Bearer auth for a fresh user; logs in again when a token is refused (access
-    tokens live 15 minutes, a slow burst can outlive one)."""
-
-    requires_response_body = True
-
-    def __init__(self, base_url: str) -> None:
-        self.username, self.password = f"speed{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
-        self.base_url = base_url
-        self.token: str | None = None
-        self.registered = False
-
-    def _login(self):
-        if not self.registered:
-            # Form fields, not query parameters: passwords stay out of the access log.
-            register = yield httpx.Request(
-                "PUT", f"{self.base_url}/v1/auth/register",
-                data={"username": self.username, "password": self.password},
-            )
-            register.raise_for_status()
-            self.registered = True
-        token = yield httpx.Request(
-            "POST", f"{self.base_url}/v1/auth/token",
-            data={"username": self.username, "password": self.password},
-        )
-        token.raise_for_status()
-        self.token = token.json()["access_token"]
-
-    def auth_flow(self, request: httpx.Request):
-        if self.token is None:
-            yield from self._login()
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        response = yield request
-        if response.status_code == 401:
-            yield from self._login()
-            request.headers["Authorization"] = f"Bearer {self.token}"
-            yield request
 
 
 def check_completed(status: dict[str, Any], task: str) -> None:
@@ -296,7 +256,7 @@ def measure(label: str, tree: Path, round_: int, args: argparse.Namespace) -> di
         row["env"] = extra_env
     service = Service(tree, args.ready_timeout, extra_env)
     try:
-        auth = Login(service.url)
+        auth = Login(service.url, prefix="speed")
         with httpx.Client(base_url=service.url, auth=auth, timeout=120) as client:
             body = upload(client)
             warmup_s, finished_task = single_task(client, body)
