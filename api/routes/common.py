@@ -173,7 +173,7 @@ async def finished_task(
     if task.status is TaskStatus.FAILED:
         raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, f"The task failed: {task.error}")
     as_type = model or RESULT_TYPES[task.kind]
-    result = await services.tasks.typed_result(task_id, as_type) if task.finished else None
+    result = await services.tasks.result(task_id, as_type) if task.finished else None
     if result is None:
         raise HTTPException(status.HTTP_406_NOT_ACCEPTABLE, not_ready)
     return task, result

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -154,19 +154,25 @@ class TaskStore:
             updated=float(updated),
         )
 
-    async def result(self, task_id: uuid.UUID) -> dict[str, Any] | None:
-        """The stored result of a completed task as JSON data, else ``None``."""
-        raw = await self.redis.hget(self._key(task_id), "result")
-        return None if raw is None else json.loads(raw)
+    @overload
+    async def result(self, task_id: uuid.UUID) -> dict[str, Any] | None: ...
 
-    async def typed_result(self, task_id: uuid.UUID, model: type[M]) -> M | None:
-        """The stored result of a completed task parsed as ``model``, else ``None``.
+    @overload
+    async def result(self, task_id: uuid.UUID, model: type[M]) -> M | None: ...
+
+    async def result(
+        self, task_id: uuid.UUID, model: type[M] | None = None
+    ) -> M | dict[str, Any] | None:
+        """The stored result of a completed task, else ``None``: parsed as ``model``
+        (a :mod:`core.results` type), or as JSON data without one.
 
         Raises:
             pydantic.ValidationError: the stored result is not a ``model``.
         """
         raw = await self.redis.hget(self._key(task_id), "result")
-        return None if raw is None else model.model_validate_json(raw)
+        if raw is None:
+            return None
+        return json.loads(raw) if model is None else model.model_validate_json(raw)
 
     async def start(self, task_id: str) -> Task | None:
         """Mark a task ``in_progress`` and count the attempt.
