@@ -1,5 +1,5 @@
-"""Ray-free parts of the serving layer: batch runs of plugins, model discovery over a
-fake Serve status, request metrics and the health probes."""
+"""Ray-free parts of the serving layer: model discovery over a fake Serve status
+(serve_app.discovery), and a model replica's CPU niceness (serve_app.deployments.model_host)."""
 
 from __future__ import annotations
 
@@ -9,54 +9,12 @@ import sys
 from dataclasses import dataclass, field
 
 import pytest
-from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from api.app import create_app
-from api.services import Readiness, Services, StaticCatalog
-from api.settings import Settings
 from core.plugins import PluginInfo
-from core.plugins.host import PluginRunner
 from core.stores.known_models import KnownModels
 from serve_app.discovery import ModelDirectory, ModelUnavailable
 from tests.conftest import REPO as TESTS_REPO
-from tests.conftest import TEST_PLUGIN_DIR as TESTS_PLUGIN_DIR
-
-TEST_PLUGINS = str(TESTS_PLUGIN_DIR)
-
-
-# --- PluginRunner.run_files ------------------------------------------------------------
-
-
-def test_run_files_uses_the_batch_method_in_one_call(tmp_path):
-    runner = PluginRunner("sleepy_asr", {"delay_s": 0}, [TEST_PLUGINS])
-    assert runner.has_batch_method
-    paths = [str(tmp_path / f"{i}.wav") for i in range(3)]
-    results = runner.run_files(paths)
-    assert [r.text.split()[:2] for r in results] == [["v1", "3"]] * 3
-
-
-def test_run_files_isolates_a_failing_file(tmp_path):
-    runner = PluginRunner("sleepy_asr", {"delay_s": 0, "fail_on": "bad"}, [TEST_PLUGINS])
-    paths = [str(tmp_path / "a.wav"), str(tmp_path / "bad.wav"), str(tmp_path / "c.wav")]
-    results = runner.run_files(paths)
-    assert isinstance(results[1], ValueError)
-    # The batch call failed, so the good files were run one by one.
-    assert [results[0].text.split()[1], results[2].text.split()[1]] == ["1", "1"]
-
-
-def test_run_files_loops_over_a_plugin_without_batch_method(tmp_path):
-    runner = PluginRunner("broken_asr", None, [TEST_PLUGINS])
-    assert not runner.has_batch_method
-    results = runner.run_files([str(tmp_path / "a.wav"), str(tmp_path / "b.wav")])
-    assert len(results) == 2 and all(isinstance(r, ValueError) for r in results)
-
-
-def test_run_files_checks_reference_texts_length(tmp_path):
-    runner = PluginRunner("sleepy_asr", {"delay_s": 0}, [TEST_PLUGINS])
-    with pytest.raises(ValueError, match="one entry per path"):
-        runner.run_files(["a", "b"], ["only one"])
-
 
 # --- ModelDirectory over a fake Serve ------------------------------------------------
 
@@ -264,111 +222,6 @@ def test_readiness(apps, ready):
     assert set(state.applications) == set(apps)
 
 
-# --- the app: probes and request metrics -----------------------------------------------
-
-
-class RecordingMetrics:
-    def __init__(self):
-        self.requests = []
-
-    def http_request(self, route, method, status, seconds):
-        self.requests.append((route, method, status))
-
-
-class FakeRedis:
-    def __init__(self, up: bool):
-        self.up = up
-
-    async def ping(self):
-        if not self.up:
-            raise ConnectionError("down")
-        return True
-
-    async def aclose(self):
-        pass
-
-    def register_script(self, script):
-        # The refresh-token store registers its Lua script when Services is built.
-        return None
-
-
-def make_client(ready: bool, redis_up: bool = True, metrics=None) -> TestClient:
-    async def readiness():
-        return Readiness(ready=ready, applications={"asr": "RUNNING, 1 replica"})
-
-    services = Services(
-        settings=Settings(),
-        redis=FakeRedis(redis_up),  # type: ignore[arg-type]
-        users=None,  # type: ignore[arg-type]
-        files=None,  # type: ignore[arg-type]
-        tasks=None,  # type: ignore[arg-type]
-        models=StaticCatalog([]),
-        jwt_secret="x" * 32,
-        readiness=readiness,
-        instance="replica-1",
-    )
-    return TestClient(create_app(services, metrics=metrics))
-
-
-def test_liveness_needs_no_auth_and_names_the_replica():
-    body = make_client(ready=False).get("/v1/health/liveness").json()
-    assert body["status"] == "ok" and body["replica"] == "replica-1" and body["uptime_s"] >= 0
-
-
-@pytest.mark.parametrize(
-    ("ready", "redis_up", "code"), [(True, True, 200), (False, True, 503), (True, False, 503)]
-)
-def test_readiness_probe(ready, redis_up, code):
-    response = make_client(ready, redis_up).get("/v1/health/readiness")
-    assert response.status_code == code
-    body = response.json()
-    assert body["ready"] is (code == 200)
-    assert body["applications"]["redis"] == ("ok" if redis_up else "unreachable")
-    assert body["applications"]["asr"] == "RUNNING, 1 replica"
-
-
-def test_request_metrics_use_route_templates_not_raw_paths():
-    metrics = RecordingMetrics()
-    client = make_client(ready=True, metrics=metrics)
-    client.get("/v1/health/liveness")
-    client.get("/v1/task/status", params={"task_id": "x"})  # 401: no token
-    client.get("/v1/no/such/path/12345")
-    assert metrics.requests == [
-        ("/v1/health/liveness", "GET", 200),
-        ("/v1/task/status", "GET", 401),
-        ("unmatched", "GET", 404),
-    ]
-
-
-def test_timed_calls_abandon_a_hung_call_and_keep_serving():
-    import threading
-
-    from core.plugins.host import ModelCallTimeout, TimedCalls
-
-    release = threading.Event()
-
-    async def scenario():
-        calls = TimedCalls(timeout_s=0.2)
-        with pytest.raises(ModelCallTimeout, match="within 0.2 s"):
-            await calls.run(release.wait, 30)
-        assert calls.stuck == 1
-        # The next call runs although the first thread is still blocked.
-        assert await calls.run(lambda x: x * 2, 21) == 42
-        with pytest.raises(ValueError, match="boom"):
-            await calls.run(_raise, "boom")
-        release.set()
-        deadline = asyncio.get_running_loop().time() + 5
-        while calls.stuck and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
-        assert calls.stuck == 0
-
-    asyncio.run(scenario())
-
-
-def _raise(message: str) -> None:
-    raise ValueError(message)
-
-
 # --- ModelHost niceness --------------------------------------------------------------
 
 
@@ -381,15 +234,16 @@ ready, stop = threading.Event(), threading.Event()
 def early():
     ready.set(); stop.wait()
 threading.Thread(target=early, daemon=True).start(); ready.wait()
-lower_priority(7)
+target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)  # the test may already run niced
+lower_priority(target)
 later = []
 thread = threading.Thread(target=lambda: later.append(os.getpriority(os.PRIO_PROCESS, 0)))
 thread.start(); thread.join()
 values = [os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir("/proc/self/task")]
 stop.set()
-print(sorted(set(values)), later)
+print(sorted(set(values)) == [target], later == [target])
 """
     output = subprocess.run(
         [sys.executable, "-c", code], cwd=TESTS_REPO, check=True, capture_output=True, text=True
     ).stdout.strip()
-    assert output == "[7] [7]"
+    assert output == "True True"
