@@ -28,7 +28,7 @@ from PIL import ImageFont
 from core.page.layout import join_ordered, order_boxes
 from core.plugins.types import ImageProcessingResult, ImageTextBox, Point, Rectangle
 
-__all__ = ["HYPHENS", "PageText", "PageWord", "line_words", "page_text", "read_page", "split_box"]
+__all__ = ["HYPHENS", "PageText", "PageWord", "line_words", "read_page", "split_box"]
 
 #: Characters that hyphenate a word at a line end: hyphen-minus, hyphen (U+2010),
 #: soft hyphen (U+00AD) and non-breaking hyphen (U+2011).
@@ -51,7 +51,7 @@ class PageWord:
         confidence: The lowest OCR confidence (0..1) of the boxes it came from that
             report one; None when none does.
         low_confidence: ``confidence`` is known and below the threshold given to
-            :func:`page_text`.
+            :func:`line_words`.
     """
 
     text: str
@@ -178,7 +178,7 @@ def read_page(
 
     Args:
         result: A plugin's image result, boxes in any order; pixels, origin top-left.
-        low_confidence: See :func:`page_text`.
+        low_confidence: See :func:`line_words`.
 
     Returns:
         The result with its boxes in reading order (:func:`core.page.layout.order_boxes`)
@@ -192,12 +192,6 @@ def read_page(
     ordered = [box for line in lines for box in line]
     page = line_words(lines, low_confidence)
     return ImageProcessingResult(text=join_ordered(ordered), boxes=ordered), page
-
-
-def page_text(boxes: list[ImageTextBox], low_confidence: float = 0.5) -> PageText:
-    """The page's words from OCR boxes in any order: :func:`line_words` of
-    :func:`core.page.layout.order_boxes`."""
-    return line_words(order_boxes(boxes), low_confidence)
 
 
 def line_words(lines: list[list[ImageTextBox]], low_confidence: float = 0.5) -> PageText:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from core.page.words import PageText, page_text, split_box
+from core.page.layout import order_boxes
+from core.page.words import PageText, line_words, split_box
 from core.plugins import ImageTextBox, Point, Rectangle
+
+
+def page_text(boxes: list[ImageTextBox], low_confidence: float = 0.5) -> PageText:
+    """The page's words from boxes in any order, as ``read_page`` builds them."""
+    return line_words(order_boxes(boxes), low_confidence)
 
 
 def box(
