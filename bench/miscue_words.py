@@ -1,9 +1,12 @@
 """The word lists behind the planted miscues of ``bench/miscues.py``.
 
 Which words may be substituted and by what (``MISREADINGS``, then ``COMMON_WORDS``
-filtered by spelling distance and ``HOMOPHONES``), which are never touched
-(``NO_SUBSTITUTION``, ``NUMBER_WORDS``), and what is said as an insertion
-(``INSERT_WORDS``, and the ``REPEAT`` marker). All words are lower-case.
+filtered by spelling distance, pronunciation and ``HOMOPHONES``; word forms for
+morphology slips come from lemminflect, with the ``MORPHOLOGY_SUFFIXES``), which are
+never touched (``NO_SUBSTITUTION``, ``NUMBER_WORDS``), which small words are skipped
+(``FUNCTION_WORDS``) and what is said as an insertion (``INSERT_FUNCTION_WORDS``,
+``INSERT_ADVERBS``, together ``INSERT_WORDS``, and the ``REPEAT`` marker). All words
+are lower-case.
 """
 
 from __future__ import annotations
@@ -210,6 +213,24 @@ dozen dozens
 """.split()
 )
 
-#: Words spoken as insertions, plus ``REPEAT`` (say the previous word again).
-INSERT_WORDS = ("very", "really", "the", "and", "just", "also")
+#: Function words (articles, prepositions, conjunctions, forms of "be", "it", "that",
+#: "this"): the small, frequent words a reader skips or adds without noticing. An
+#: omission of detail "function_word" skips one of these.
+FUNCTION_WORDS = frozenset(
+    "a an the of to in on at by for from with as and or but is was are were be it that this"
+    .split()
+)
+
+#: Function words spoken as insertions (detail "function_word").
+INSERT_FUNCTION_WORDS = ("the", "a", "of", "to", "and", "in")
+#: Other words spoken as insertions (detail "word"): adverbs that fit almost anywhere.
+INSERT_ADVERBS = ("very", "really", "just", "also")
+#: Every word spoken as an insertion, plus ``REPEAT`` (say the previous word again,
+#: detail "repetition").
+INSERT_WORDS = ("very", "really", "the", "and", "just", "also", "a", "of", "to", "in")
 REPEAT = "<repeat>"
+
+#: Endings a morphology slip adds or drops ("walked" -> "walk", "state" -> "states",
+#: "large" -> "larger", "quick" -> "quickly"), with the usual spelling changes (final
+#: "e" dropped, "y" -> "i", doubled consonant).
+MORPHOLOGY_SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "r", "est", "st", "ly")

@@ -4,7 +4,7 @@ Positions are indices into ``reference.split()`` (whitespace tokens). A miscue i
 recorded as::
 
     {"type": "substitution" | "omission" | "insertion",
-     "ref_start": i, "ref_end": j, "expected": "...", "found": "..."}
+     "ref_start": i, "ref_end": j, "expected": "...", "found": "...", "detail": "..."}
 
 ``expected`` is reference tokens ``i..j-1`` joined by a space with leading/trailing
 punctuation stripped; ``found`` is what is spoken instead ("" for an omission). An
@@ -12,8 +12,20 @@ insertion has ``ref_start == ref_end == i``: the word is spoken before reference
 ``i``. A repetition is an insertion whose ``found`` equals the preceding reference word;
 it is recorded after the original (``ref_start`` = index of the word after it).
 
+``detail`` says what kind of slip it is, as readers make them (``DETAILS``):
+
+* substitution: ``visual`` (a word that looks like it: was→saw, from→form),
+  ``sound`` (a common word whose pronunciation is one phoneme away in the CMU
+  Pronouncing Dictionary, spelled unlike it, never a homophone: river→liver),
+  ``morphology`` (an ending added or dropped: walked→walk, state→states);
+* omission: ``function_word`` (a small word: the, a, of, to, and, in ...), ``word``
+  (any other word), ``two_words`` (two adjacent words);
+* insertion: ``function_word`` (the, a, of, to, and, in), ``word`` (very, really, just,
+  also), ``repetition`` (the previous word again).
+
 The word lists (what may be substituted and by what, what is never touched, what is
-inserted) are in ``bench/miscue_words.py``.
+inserted) are in ``bench/miscue_words.py``; the substitute words of each detail are
+chosen by ``bench/substitutes.py``.
 """
 
 from __future__ import annotations
@@ -21,27 +33,35 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-
-from rapidfuzz.distance import Levenshtein
+from dataclasses import dataclass
 
 from bench.miscue_words import (
-    COMMON_WORDS,
-    HOMOPHONES,
-    INSERT_WORDS,
-    MISREADINGS,
+    FUNCTION_WORDS,
+    INSERT_ADVERBS,
+    INSERT_FUNCTION_WORDS,
     NO_SUBSTITUTION,
     NUMBER_WORDS,
-    REPEAT,
 )
+from bench.substitutes import MORPHOLOGY, SOUND, VISUAL, substitute_for
 
 SUBSTITUTION = "substitution"
 OMISSION = "omission"
 INSERTION = "insertion"
 MISCUE_TYPES = (SUBSTITUTION, OMISSION, INSERTION)
 
+FUNCTION_WORD, WORD, TWO_WORDS, REPETITION = "function_word", "word", "two_words", "repetition"
+#: The details of each miscue type (see the module docstring), dealt in equal numbers.
+DETAILS: dict[str, tuple[str, ...]] = {
+    SUBSTITUTION: (VISUAL, SOUND, MORPHOLOGY),
+    OMISSION: (FUNCTION_WORD, WORD, TWO_WORDS),
+    INSERTION: (FUNCTION_WORD, WORD, REPETITION),
+}
+#: What to plant: a type, or a (type, detail) pair.
+Kind = tuple[str, str]
+
 #: Smallest number of untouched reference tokens between two miscues.
 MIN_GAP = 3
+_ARTICLES = frozenset({"a", "an", "the"})
 
 _SPLIT_TOKEN = re.compile(r"^(\W*)(.*?)(\W*)$")
 
@@ -55,10 +75,20 @@ class Miscue:
     ref_end: int
     expected: str
     found: str
+    detail: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready dict in the manifest's field order."""
-        return asdict(self)
+        """JSON-ready dict in the manifest's field order (no ``detail`` when it is empty)."""
+        record: dict[str, object] = {
+            "type": self.type,
+            "ref_start": self.ref_start,
+            "ref_end": self.ref_end,
+            "expected": self.expected,
+            "found": self.found,
+        }
+        if self.detail:
+            record["detail"] = self.detail
+        return record
 
 
 def split_token(token: str) -> tuple[str, str, str]:
@@ -84,35 +114,9 @@ def _sentence_start(tokens: Sequence[str], i: int) -> bool:
     return i == 0 or tokens[i - 1].endswith((".", "!", "?"))
 
 
-def substitute_for(word: str, rng: random.Random) -> str | None:
-    """A real word to say instead of ``word`` (lower-case, no punctuation), or None.
-
-    Prefers ``MISREADINGS``; otherwise picks from ``COMMON_WORDS`` a word with the same
-    first letter, a length within one and an edit distance of at most two.
-    """
-    lower = word.lower()
-    if lower in MISREADINGS:
-        return rng.choice(MISREADINGS[lower])
-    candidates = [
-        w
-        for w in COMMON_WORDS
-        if w != lower
-        and w[0] == lower[0]
-        and abs(len(w) - len(lower)) <= 1
-        and Levenshtein.distance(w, lower) <= 2
-        and w not in NUMBER_WORDS
-        and not homophones(w, lower)
-    ]
-    return rng.choice(candidates) if candidates else None
-
-
-def homophones(a: str, b: str) -> bool:
-    """Whether two lower-case words are listed in ``HOMOPHONES`` as sounding alike."""
-    return any(a in group and b in group for group in HOMOPHONES)
-
-
-def _candidates(tokens: Sequence[str], kind: str) -> list[tuple[int, int]]:
-    """All (start, end) spans where a miscue of ``kind`` may go, ignoring other miscues."""
+def _candidates(tokens: Sequence[str], kind: str, detail: str) -> list[tuple[int, int]]:
+    """All (start, end) spans where a miscue of ``kind``/``detail`` may go, ignoring other
+    miscues (and whether a substitute word exists)."""
     n = len(tokens)
     spans: list[tuple[int, int]] = []
     if kind == INSERTION:
@@ -139,12 +143,13 @@ def _candidates(tokens: Sequence[str], kind: str) -> list[tuple[int, int]]:
                 and core.lower() not in NO_SUBSTITUTION
             ):
                 spans.append((i, i + 1))
-        else:
-            spans.append((i, i + 1))
+        elif detail == TWO_WORDS:
             nxt = tokens[i + 1] if i + 2 < n else ""
             if nxt and not split_token(tokens[i])[2] and not is_number(nxt):
                 if not split_token(nxt)[0] and any(c.isalpha() for c in nxt):
                     spans.append((i, i + 2))
+        elif (core.lower() in FUNCTION_WORDS) == (detail == FUNCTION_WORD):
+            spans.append((i, i + 1))
     return spans
 
 
@@ -154,27 +159,33 @@ def _fits(span: tuple[int, int], placed: Sequence[tuple[int, int]]) -> bool:
     return all(start - p_end >= MIN_GAP or p_start - end >= MIN_GAP for p_start, p_end in placed)
 
 
-def plant(reference: str, kinds: Sequence[str], rng: random.Random) -> list[Miscue]:
+def _as_kind(kind: str | Kind, rng: random.Random) -> Kind:
+    return (kind, rng.choice(DETAILS[kind])) if isinstance(kind, str) else kind
+
+
+def plant(reference: str, kinds: Sequence[str | Kind], rng: random.Random) -> list[Miscue]:
     """Place one miscue of each kind in ``kinds`` into ``reference``.
 
-    Omissions drop one word, or two adjacent words one time in four. Raises
-    ``ValueError`` if the kinds cannot all be placed (never happens for 40–70-word
-    passages and at most three miscues).
+    A kind is a (type, detail) pair, or a type alone (any detail). When the passage
+    has no room for the detail asked for, another detail of the same type is planted
+    (the miscue records the one used). Raises ``ValueError`` if the kinds cannot all be
+    placed (never happens for 40–70-word passages and at most three miscues).
     """
     tokens = reference.split()
+    wanted = [_as_kind(kind, rng) for kind in kinds]
     for _attempt in range(200):
         miscues: list[Miscue] = []
         placed: list[tuple[int, int]] = []
-        for kind in kinds:
-            options = [s for s in _candidates(tokens, kind) if _fits(s, placed)]
-            if kind == OMISSION:
-                singles = [s for s in options if s[1] - s[0] == 1]
-                doubles = [s for s in options if s[1] - s[0] == 2]
-                options = doubles if doubles and rng.random() < 0.25 else singles
-            rng.shuffle(options)
+        for kind, detail in wanted:
             miscue = None
-            for span in options:
-                miscue = _make(tokens, kind, span, rng)
+            others = [d for d in DETAILS[kind] if d != detail]
+            for choice in (detail, *others):
+                options = [s for s in _candidates(tokens, kind, choice) if _fits(s, placed)]
+                rng.shuffle(options)
+                for span in options:
+                    miscue = _make(tokens, kind, choice, span, rng)
+                    if miscue is not None:
+                        break
                 if miscue is not None:
                     break
             if miscue is None:
@@ -183,30 +194,34 @@ def plant(reference: str, kinds: Sequence[str], rng: random.Random) -> list[Misc
             placed.append((miscue.ref_start, miscue.ref_end))
         else:
             return sorted(miscues, key=lambda m: (m.ref_start, m.ref_end))
-    raise ValueError(f"cannot place {list(kinds)} in {reference!r}")
+    raise ValueError(f"cannot place {wanted} in {reference!r}")
 
 
 def _make(
-    tokens: Sequence[str], kind: str, span: tuple[int, int], rng: random.Random
+    tokens: Sequence[str], kind: str, detail: str, span: tuple[int, int], rng: random.Random
 ) -> Miscue | None:
-    """Build a miscue of ``kind`` at ``span``, or None if no word fits there."""
+    """Build a miscue of ``kind``/``detail`` at ``span``, or None if no word fits there."""
     start, end = span
     expected = " ".join(core_of(t) for t in tokens[start:end])
     if kind == OMISSION:
-        return Miscue(OMISSION, start, end, expected, "")
+        return Miscue(OMISSION, start, end, expected, "", detail)
     if kind == SUBSTITUTION:
-        found = substitute_for(expected, rng)
+        found = substitute_for(expected, rng, detail)
         if found is None or found.lower() == expected.lower():
             return None
         if expected[0].isupper():
             found = found[0].upper() + found[1:]
-        return Miscue(SUBSTITUTION, start, end, expected, found)
+        return Miscue(SUBSTITUTION, start, end, expected, found, detail)
     prev, nxt = core_of(tokens[start - 1]), core_of(tokens[start])
-    choice = rng.choice((*INSERT_WORDS, REPEAT))
-    found = prev if choice == REPEAT else choice
-    if choice != REPEAT and found.lower() in (prev.lower(), nxt.lower()):
+    if detail == REPETITION:
+        return Miscue(INSERTION, start, start, "", prev, detail)
+    found = rng.choice(INSERT_FUNCTION_WORDS if detail == FUNCTION_WORD else INSERT_ADVERBS)
+    neighbours = {prev.lower(), nxt.lower()}
+    if found in neighbours:
         return None  # "the the" would be an ambiguous repetition
-    return Miscue(INSERTION, start, start, "", found)
+    if found in _ARTICLES and neighbours & _ARTICLES:
+        return None  # "a the"
+    return Miscue(INSERTION, start, start, "", found, detail)
 
 
 def apply(reference: str, miscues: Sequence[Miscue]) -> str:
@@ -246,19 +261,23 @@ def words_not_read(miscues: Sequence[Miscue]) -> int:
     return sum(m.ref_end - m.ref_start for m in miscues if m.type != INSERTION)
 
 
-def plan_kinds(n_items: int, rng: random.Random, clean_fraction: float = 0.25) -> list[list[str]]:
-    """Decide, for ``n_items`` items, which miscue kinds each gets.
+def plan_miscues(
+    n_items: int, rng: random.Random, clean_fraction: float = 0.25
+) -> list[list[Kind]]:
+    """Decide, for ``n_items`` items, which miscue kinds (type, detail) each gets.
 
     ``round(clean_fraction * n_items)`` items get none; the rest get 1–3. The kinds are
-    dealt from a shuffled deck holding the three kinds in equal numbers (±1), so they
-    are balanced over the set.
+    dealt from a shuffled deck holding the three types in equal numbers (±1) and, within
+    a type, its three details in equal numbers (±1), so both are balanced over the set.
     """
     clean = set(rng.sample(range(n_items), round(clean_fraction * n_items)))
     counts = [0 if i in clean else rng.choice((1, 2, 3)) for i in range(n_items)]
-    total = sum(counts)
-    deck = [MISCUE_TYPES[k % 3] for k in range(total)]
+    deck: list[Kind] = []
+    for k in range(sum(counts)):
+        kind = MISCUE_TYPES[k % 3]
+        deck.append((kind, DETAILS[kind][(k // 3) % 3]))
     rng.shuffle(deck)
-    plan: list[list[str]] = []
+    plan: list[list[Kind]] = []
     for count in counts:
         plan.append(deck[:count])
         deck = deck[count:]

@@ -2,7 +2,7 @@
 
     python -m bench.run_benchmark --url http://127.0.0.1:8000 \\
         --manifest bench/data/manifest.json --audio-models whisper,whisper_greedy \\
-        --image-model en_easyocr --out bench/results/run.json
+        --image-model en_easyocr --split test --out bench/results/run.json
 
 For every item of the manifest (``bench/build_set.py``) and every audio model, one
 audio/text comparison (the item's reference as the text) and, with ``--image-model``,
@@ -10,8 +10,13 @@ one audio/image comparison (the item's page photo) are created through the publi
 API, polled to completion, and scored with ``bench/score.py``. A "v1 diff" baseline
 row is computed from the same transcripts with the original word diff.
 
-Prints one table row per (mode, model, confidence threshold) and writes every figure
-and raw result to ``--out`` (JSON). ``bench/report.py`` turns that into Markdown.
+``--split dev|test|all`` runs only the items of one half of the fixed passage split
+(``bench/split.py``): tune on dev, report on test.
+
+Prints one table row per (mode, model, confidence threshold), with 95 % bootstrap
+intervals (``bench/score.py``) and the fraction of items exactly right, and writes
+every figure, each item's counts and raw result to ``--out`` (JSON).
+``bench/report.py`` turns that into Markdown.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +34,26 @@ import httpx
 
 from bench.harness import Login
 from bench.score import (
+    TYPES,
     Counts,
+    ItemCounts,
     Located,
     baseline_v1,
+    bootstrap,
     cer,
+    figures,
     locate,
     match,
     ocr_token_map,
     remap,
     wer,
 )
+from bench.split import DEV, TEST, split_items
 from core.reading.assess import HeardWord, assess, reference_words
 
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7)
 POLL_S = 0.25
+SPLITS = (DEV, TEST, "all")
 
 
 async def _wait_for_models(
@@ -126,6 +138,7 @@ def score_item(item: dict, mode: str, result: dict) -> dict[str, Any]:
     word_edits, word_total = wer(result["audio"]["text"], item["spoken"])
     out = {
         "id": item["id"],
+        "passage": item["passage"],
         "clean": item["clean"],
         "predicted": [p.__dict__ for p in predicted],
         "baseline": [b.__dict__ for b in baseline],
@@ -139,37 +152,77 @@ def score_item(item: dict, mode: str, result: dict) -> dict[str, Any]:
     return out
 
 
+def count_figures(per_item: Sequence[ItemCounts]) -> dict[str, Any]:
+    """The counting figures of a row: P/R/F1 overall and per type, false errors per clean
+    reading, fraction of items exactly right, totals, and 95 % bootstrap intervals."""
+    point = figures(per_item)
+    totals = Counts()
+    for item in per_item:
+        totals.add(item.counts)
+    return {
+        "precision": point["precision"],
+        "recall": point["recall"],
+        "f1": point["f1"],
+        "false_errors_per_clean": point["false_errors_per_clean"],
+        "exactly_right": point["exactly_right"],
+        "per_type": {
+            k: tuple(point[f"{k}.{name}"] for name in ("precision", "recall", "f1")) for k in TYPES
+        },
+        "tp": sum(totals.tp.values()),
+        "fp": sum(totals.fp.values()),
+        "fn": sum(totals.fn.values()),
+        "items_exactly_right": sum(item.counts.exactly_right() for item in per_item),
+        "clean_items": sum(item.clean for item in per_item),
+        "ci": bootstrap(per_item),
+    }
+
+
 def aggregate(items: list[dict], manifest: dict[str, dict], threshold: float, key: str) -> dict:
-    """Totals over items for predictions with confidence >= ``threshold``."""
-    counts = Counts()
-    clean_fp = clean = 0
+    """Totals over items for predictions with confidence >= ``threshold``, with each
+    item's counts under ``per_item`` (so a report can be cut by split later)."""
+    per_item = []
     for scored in items:
         predicted = [
             Located(**p) for p in scored[key] if key != "predicted" or p["confidence"] >= threshold
         ]
-        c = match(predicted, _truth(manifest[scored["id"]]))
-        counts.add(c)
-        if scored["clean"]:
-            clean += 1
-            clean_fp += c.false_positives()
-    precision, recall, f1 = counts.prf()
-    row = {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "false_errors_per_clean": clean_fp / clean if clean else 0.0,
-        "per_type": {k: counts.prf(k) for k in ("substitution", "omission", "insertion")},
-        "tp": sum(counts.tp.values()),
-        "fp": sum(counts.fp.values()),
-        "fn": sum(counts.fn.values()),
-    }
+        counts = match(predicted, _truth(manifest[scored["id"]]))
+        per_item.append(ItemCounts(counts, scored["clean"]))
+    row = count_figures(per_item)
+    row["per_item"] = [
+        {"id": s["id"], "passage": s.get("passage"), "clean": s["clean"], **c.counts.as_dict()}
+        for s, c in zip(items, per_item, strict=True)
+    ]
     return row
+
+
+def common_figures(scored: Sequence[dict], mode: str) -> dict[str, Any]:
+    """The figures of a row that do not depend on the threshold: WER, CER, WCPM mean
+    absolute error (words per minute), latency (seconds)."""
+    latencies = [s["latency_s"] for s in scored]
+    edits = sum(s["wer"][0] for s in scored)
+    words = sum(s["wer"][1] for s in scored)
+    wcpm_errors = [abs(s["wcpm"] - s["true_wcpm"]) for s in scored if s["wcpm"] is not None]
+    cer_total = sum(s["cer"][1] for s in scored) if mode == "image" else 0
+    return {
+        "items": len(scored),
+        "wer": edits / words if words else 0.0,
+        "cer": sum(s["cer"][0] for s in scored) / cer_total if cer_total else None,
+        "wcpm_mae": statistics.mean(wcpm_errors) if wcpm_errors else None,
+        "latency_p50_s": statistics.median(latencies) if latencies else 0.0,
+        "latency_mean_s": statistics.mean(latencies) if latencies else 0.0,
+    }
+
+
+def select_items(items: list[dict], split: str, limit: int = 0) -> list[dict]:
+    """The manifest items of ``split`` (``dev``, ``test`` or ``all``), the first ``limit``."""
+    chosen = items if split == "all" else split_items(items, split)
+    return chosen[:limit] if limit else chosen
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     manifest_path = Path(args.manifest)
     manifest = json.loads(manifest_path.read_text())
-    items = manifest["items"][: args.limit] if args.limit else manifest["items"]
+    items = select_items(manifest["items"], args.split, args.limit)
     root = manifest_path.parent
     by_id = {item["id"]: item for item in items}
     modes = ["text"] + (["image"] if args.image_model else [])
@@ -209,31 +262,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 started = time.perf_counter()
                 scored = await asyncio.gather(*(one(model, mode, item) for item in items))
                 wall = time.perf_counter() - started
-                report["items"][f"{mode}:{model}"] = scored
-                latencies = [s["latency_s"] for s in scored]
-                edits = sum(s["wer"][0] for s in scored)
-                words = sum(s["wer"][1] for s in scored)
-                wcpm_errors = [
-                    abs(s["wcpm"] - s["true_wcpm"]) for s in scored if s["wcpm"] is not None
-                ]
+                items_key = f"{mode}:{model}"
+                report["items"][items_key] = scored
                 common = {
                     "mode": mode,
                     "model": model,
-                    "items": len(scored),
-                    "wer": edits / words if words else 0.0,
-                    "cer": (
-                        sum(s["cer"][0] for s in scored) / sum(s["cer"][1] for s in scored)
-                        if mode == "image"
-                        else None
-                    ),
-                    "wcpm_mae": statistics.mean(wcpm_errors) if wcpm_errors else None,
-                    "latency_p50_s": statistics.median(latencies),
-                    "latency_mean_s": statistics.mean(latencies),
+                    "items_key": items_key,
+                    **common_figures(scored, mode),
                     "wall_s": wall,
                 }
                 for threshold in THRESHOLDS:
                     row = {
                         **common,
+                        "kind": "service",
                         "threshold": threshold,
                         **aggregate(scored, by_id, threshold, "predicted"),
                     }
@@ -241,6 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     print(_format(row), flush=True)
                 baseline = {
                     **common,
+                    "kind": "baseline",
                     "model": f"{model} (v1 diff)",
                     "threshold": None,
                     **aggregate(scored, by_id, 0.0, "baseline"),
@@ -250,6 +292,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(_format(baseline), flush=True)
                 oracle = {
                     **common,
+                    "kind": "oracle",
                     "model": "perfect transcript",
                     "threshold": None,
                     "wer": 0.0,
@@ -262,17 +305,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def _ci(row: dict, name: str) -> str:
+    """`` [low–high]`` of a figure's bootstrap interval in a row, or "" if it has none."""
+    interval = (row.get("ci") or {}).get(name)
+    return "" if interval is None else f" [{interval[0]:.2f}–{interval[1]:.2f}]"
+
+
 def _format(row: dict) -> str:
+    """A row as two lines: the figures, then the 95 % intervals of P, R and per type."""
     threshold = "-" if row["threshold"] is None else f"{row['threshold']:.1f}"
     cer_text = "" if row["cer"] is None else f" CER {row['cer']:.3f}"
     wcpm = "" if row["wcpm_mae"] is None else f" WCPM-MAE {row['wcpm_mae']:.1f}"
     per_type = " ".join(f"{k[:3]} {v[2]:.2f}" for k, v in row["per_type"].items())
-    return (
+    exact = row.get("exactly_right")
+    exact_text = "" if exact is None else f" exact {exact:.2f}{_ci(row, 'exactly_right')}"
+    line = (
         f"{row['mode']:5} {row['model']:28} t>={threshold:3} P {row['precision']:.3f} "
-        f"R {row['recall']:.3f} F1 {row['f1']:.3f} [{per_type}] "
-        f"clean-FP {row['false_errors_per_clean']:.2f} WER {row['wer']:.3f}{cer_text}{wcpm} "
+        f"R {row['recall']:.3f} F1 {row['f1']:.3f}{_ci(row, 'f1')} [{per_type}] "
+        f"clean-FP {row['false_errors_per_clean']:.2f}{_ci(row, 'false_errors_per_clean')}"
+        f"{exact_text} WER {row['wer']:.3f}{cer_text}{wcpm} "
         f"p50 {row['latency_p50_s']:.2f}s"
     )
+    if not row.get("ci"):
+        return line
+    kinds = "; ".join(
+        f"{k[:3]} P{_ci(row, f'{k}.precision')} R{_ci(row, f'{k}.recall')} "
+        f"F1{_ci(row, f'{k}.f1')}"
+        for k in row["per_type"]
+    )
+    return f"{line}\n      95 % CI: P{_ci(row, 'precision')} R{_ci(row, 'recall')}; {kinds}"
 
 
 def main() -> None:
@@ -286,6 +347,12 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=4, help="tasks in flight")
     parser.add_argument("--limit", type=int, default=0, help="only the first N items")
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="all",
+        help="only the items of the dev or test passages (bench/split.py)",
+    )
     parser.add_argument("--out", default="bench/results/latest.json")
     parser.add_argument(
         "--wait", type=float, default=0, help="seconds to wait for the models to be up"

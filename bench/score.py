@@ -5,7 +5,15 @@ Truth and predictions are miscues located by *reference token indices*: indices 
 true one of the same type when their reference spans overlap (an insertion, which
 has an empty span at the word it precedes, matches within one word). Each true miscue
 is matched at most once; unmatched predictions are false positives (false errors),
-unmatched truths false negatives.
+unmatched truths false negatives. An item is *exactly right* when its predictions
+match its truth with no false positive and no false negative.
+
+Intervals are 95 % percentile bootstrap intervals over items: the items are resampled
+with replacement (``BOOTSTRAP_RESAMPLES`` times, numpy generator seeded with
+``BOOTSTRAP_SEED``, so the same items always give the same interval) and every figure is
+recomputed on each resample (Efron & Tibshirani, *An Introduction to the Bootstrap*,
+1993, ch. 13). Items, not miscues, are resampled, since miscues of one recording are
+not independent.
 
 Pure functions, no I/O: ``bench/run_benchmark.py`` feeds them the service's results.
 """
@@ -16,17 +24,24 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from core.reading.normalize import spoken_form
 from core.reading.text_diff import _edit_runs, _prepared_words, _run_ranges, prepare_text
 
 __all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "BOOTSTRAP_SEED",
+    "FIGURES",
     "Counts",
+    "ItemCounts",
     "Located",
     "baseline_v1",
+    "bootstrap",
     "cer",
     "char_to_token",
+    "figures",
     "locate",
     "match",
     "ocr_token_map",
@@ -35,6 +50,20 @@ __all__ = [
 ]
 
 TYPES = ("substitution", "omission", "insertion")
+#: Resamples and generator seed of the bootstrap intervals.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261203
+#: The figures ``figures`` and ``bootstrap`` return: overall precision, recall, F1; the
+#: same per type ("substitution.f1" ...); false errors per clean reading; fraction of
+#: items exactly right.
+FIGURES = (
+    "precision",
+    "recall",
+    "f1",
+    *(f"{kind}.{name}" for kind in TYPES for name in ("precision", "recall", "f1")),
+    "false_errors_per_clean",
+    "exactly_right",
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,123 @@ class Counts:
 
     def false_positives(self) -> int:
         return sum(self.fp.values())
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """``{"tp": {type: n}, "fp": ..., "fn": ...}``, for JSON."""
+        return {"tp": dict(self.tp), "fp": dict(self.fp), "fn": dict(self.fn)}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, dict[str, int]]) -> Counts:
+        """The inverse of ``as_dict``."""
+        return cls(dict(record["tp"]), dict(record["fp"]), dict(record["fn"]))
+
+    def exactly_right(self) -> bool:
+        """No false positive and no false negative: the predictions match the truth."""
+        return not any(self.fp.values()) and not any(self.fn.values())
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    """One item's matching counts (``match``) and whether it was read without a miscue."""
+
+    counts: Counts
+    clean: bool
+
+
+def _table(items: Sequence[ItemCounts]) -> np.ndarray:
+    """One row per item: tp, fp, fn per type, then clean (0/1), clean false positives,
+    exactly right (0/1)."""
+    rows = [
+        [
+            *(c.counts.tp[k] for k in TYPES),
+            *(c.counts.fp[k] for k in TYPES),
+            *(c.counts.fn[k] for k in TYPES),
+            int(c.clean),
+            c.counts.false_positives() if c.clean else 0,
+            int(c.counts.exactly_right()),
+        ]
+        for c in items
+    ]
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 3 * len(TYPES) + 3)
+
+
+def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``Counts.prf`` on arrays of totals (1.0 where undefined for lack of errors)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 1.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return precision, recall, f1
+
+
+def _figures(sums: np.ndarray, n_items: int) -> dict[str, np.ndarray]:
+    """Every figure of ``FIGURES`` from column totals of ``_table`` (one row per resample).
+
+    False errors per clean reading is NaN where there is no clean item.
+    """
+    t = len(TYPES)
+    tp, fp, fn = sums[:, :t], sums[:, t : 2 * t], sums[:, 2 * t : 3 * t]
+    clean, clean_fp, exact = sums[:, 3 * t], sums[:, 3 * t + 1], sums[:, 3 * t + 2]
+    out: dict[str, np.ndarray] = {}
+    for name, value in zip(
+        ("precision", "recall", "f1"), _prf(tp.sum(1), fp.sum(1), fn.sum(1)), strict=True
+    ):
+        out[name] = value
+    for k, kind in enumerate(TYPES):
+        values = _prf(tp[:, k], fp[:, k], fn[:, k])
+        for name, value in zip(("precision", "recall", "f1"), values, strict=True):
+            out[f"{kind}.{name}"] = value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["false_errors_per_clean"] = np.where(clean > 0, clean_fp / clean, np.nan)
+    out["exactly_right"] = exact / n_items if n_items else np.full(len(sums), np.nan)
+    return out
+
+
+def figures(items: Sequence[ItemCounts]) -> dict[str, float]:
+    """The ``FIGURES`` over a set of items, as totals (not means of per-item figures).
+
+    False errors per clean reading is 0.0 when no item is clean; the fraction exactly
+    right is 0.0 for no items.
+    """
+    table = _table(items)
+    values = _figures(table.sum(0, keepdims=True), len(items))
+    point = {name: float(v[0]) for name, v in values.items()}
+    point["false_errors_per_clean"] = float(np.nan_to_num(point["false_errors_per_clean"]))
+    point["exactly_right"] = float(np.nan_to_num(point["exactly_right"]))
+    return point
+
+
+def bootstrap(
+    items: Sequence[ItemCounts],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = 0.95,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, tuple[float, float] | None]:
+    """Percentile bootstrap interval of every figure of ``FIGURES``, resampling items.
+
+    Args:
+        items: Per-item counts (``match`` on each item).
+        resamples: Number of resamples of ``len(items)`` items drawn with replacement.
+        level: Coverage of the interval (0.95: the 2.5th to 97.5th percentile).
+        seed: Seed of numpy's ``default_rng``: the same items give the same interval.
+
+    Returns:
+        ``{figure: (low, high)}``; None for a figure undefined in every resample (no
+        items, or no clean item for false errors per clean reading).
+    """
+    if not items:
+        return dict.fromkeys(FIGURES)
+    table = _table(items)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(items), size=(resamples, len(items)))
+    values = _figures(table[picks].sum(1), len(items))
+    tail = (1 - level) / 2 * 100
+    intervals: dict[str, tuple[float, float] | None] = {}
+    for name in FIGURES:
+        v = values[name][~np.isnan(values[name])]
+        low, high = np.percentile(v, (tail, 100 - tail)) if len(v) else (np.nan, np.nan)
+        intervals[name] = None if np.isnan(low) else (float(low), float(high))
+    return intervals
 
 
 def _overlaps(p: Located, t: Located) -> bool:
