@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from core.plugins.types import AudioChunk, ImageProcessingResult, Rectangle
+from core.plugins.types import AudioChunk, ImageProcessingResult, MiscueEvidence, Rectangle
 from core.stores.tasks import TaskKind
 
 __all__ = [
@@ -86,8 +86,17 @@ class MiscueReport(BaseModel):
         None,
         ge=0,
         le=1,
-        description="How sure the service is that this is a real miscue, "
-        "from ASR word probabilities, the alignment and OCR confidence.",
+        description="How sure the service is that this is a real miscue: with the "
+        "reading check (the default for Whisper), a probability calibrated on the "
+        "benchmark's dev half from `evidence.log_likelihood_margin`; otherwise a "
+        "heuristic from ASR word probabilities, the alignment and OCR confidence.",
+    )
+    evidence: MiscueEvidence | None = Field(
+        None,
+        description="Why the miscue was reported: the competing reading, the page's "
+        "reading and the log-likelihood margin (nats) by which the audio favours the "
+        "former, teacher-forced by the ASR model. Absent when the model cannot score "
+        "readings.",
     )
     segment: int | None = Field(None, description="Index in `audio.segments` for `at_char`.")
     box: Rectangle | None = Field(

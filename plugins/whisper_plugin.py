@@ -7,6 +7,10 @@ faster-whisper's internals was measured no faster for the service's requests, wh
 are prompted with the page text (batch/loop time 0.99-1.01 for 4 and 8 recordings;
 CTranslate2 batches only prompts of equal token length), and was removed
 (``docs/design.md``). Several requests run in parallel with ``num_workers`` instead.
+
+``reading_scorer`` gives the teacher-forced scores the reading check uses to verify
+suspected miscues (:mod:`core.reading.verify`): the decoder run over the page's text
+and over candidate readings, on one encoder pass per 30-s window.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core.plugins import AudioChunk, AudioProcessingResult, Word, register_plugin
+from plugins.whisper_scoring import EncoderCache, WhisperReadingScorer
 
 
 @register_plugin
@@ -50,6 +55,9 @@ class WhisperPlugin:
         vad_filter: bool = False,
         prompt_with_reference: bool = True,
         min_segment_probability: float = 0.2,
+        max_compression_ratio: float = 2.4,
+        check_reading: bool = True,
+        reading_check: dict[str, Any] | None = None,
     ) -> None:
         """Load the Whisper model.
 
@@ -109,6 +117,18 @@ class WhisperPlugin:
                 0.89, against 0.93 for real speech), which faster-whisper's own
                 ``no_speech_threshold``/``log_prob_threshold`` pair lets through.
                 0 keeps everything.
+            max_compression_ratio: Segments whose text's gzip compression ratio is
+                above this are dropped as decoder loops (a text that repeats itself
+                compresses well). 2.4 is Whisper's own ``compression_ratio_threshold``
+                (openai/whisper ``transcribe``; faster-whisper's default), which
+                faster-whisper only uses to trigger a temperature fallback; with the
+                deterministic default (temperature 0) the looping segment would stay.
+            check_reading: In a comparison, check every suspected miscue against the
+                audio (``reading_scorer``; :mod:`core.reading.verify`). Default True,
+                chosen on the benchmark's dev half (``docs/accuracy.md``).
+            reading_check: Overrides of the check's thresholds
+                (``core.reading.verify.VerifyOptions`` fields, e.g.
+                ``{"propose": false}`` to check only the transcript's miscues).
         """
         from faster_whisper import WhisperModel
 
@@ -127,6 +147,9 @@ class WhisperPlugin:
         self.vad_filter = vad_filter
         self.prompt_with_reference = prompt_with_reference
         self.min_segment_probability = min_segment_probability
+        self.max_compression_ratio = max_compression_ratio
+        self.check_reading = check_reading
+        self.reading_check = dict(reading_check or {})
         self.model = WhisperModel(
             self.model_path,
             device=device,
@@ -134,6 +157,8 @@ class WhisperPlugin:
             cpu_threads=cpu_threads,
             num_workers=num_workers,
         )
+        # The reading check reuses the encoder pass of the transcription it checks.
+        self.model.encode = EncoderCache(self.model.encode, size=2 * num_workers + 2)
 
     def process_audio(
         self, filename: str, reference_text: str | None = None
@@ -163,6 +188,16 @@ class WhisperPlugin:
         )
         return self._result(segments)  # a generator: decoding happens while iterating
 
+    def reading_scorer(self, filename: str) -> WhisperReadingScorer:
+        """Teacher-forced scoring of readings of a recording, for the reading check.
+
+        Decodes the file once; each window's encoder output is computed once.
+
+        Raises:
+            Whatever faster-whisper's audio decoding raises for an unreadable file.
+        """
+        return WhisperReadingScorer(self.model, filename, self.language or "en")
+
     def _prompt(self, reference_text: str | None) -> str | None:
         """The decoding prompt for a recording: its reference text or ``initial_prompt``."""
         if self.prompt_with_reference and reference_text:
@@ -174,6 +209,9 @@ class WhisperPlugin:
         chunks: list[AudioChunk] = []
         for segment in segments:
             words = [w for w in segment.words or () if w.word.strip()]
+            ratio = getattr(segment, "compression_ratio", None)
+            if ratio is not None and ratio > self.max_compression_ratio:
+                continue
             if words and (
                 sum(w.probability for w in words) / len(words) < self.min_segment_probability
             ):

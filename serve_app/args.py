@@ -162,6 +162,12 @@ class ModelAppArgs(_Strict):
             post-processing); only for thread-safe plugins (torch inference,
             CTranslate2 with ``num_workers`` at least this many).
         batching: Dynamic batching.
+        deskew: For OCR models: measure each photo's skew from its pixels and let the
+            model read an upright copy, boxes mapped back to the photo's pixels
+            (``core.page.deskew``; on by default). Set ``false`` for a model that
+            reads turned lines itself and returns whole-line boxes, which
+            ``core.page.skew`` cannot order once mapped back to a turned photo
+            (EasyOCR: see ``configs/serve.yaml``). Ignored for audio models.
         call_timeout_s: Longest one plugin call (one file, or one batch) may run,
             in seconds. A call that takes longer fails its requests with
             ``ModelCallTimeout``; its thread cannot be stopped and is left to
@@ -183,6 +189,7 @@ class ModelAppArgs(_Strict):
     nice: int = Field(default=0, ge=0, le=19)
     concurrent_calls: int = Field(default=1, ge=1)
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    deskew: bool = True
     call_timeout_s: float = Field(default=600.0, gt=0)
     max_stuck_calls: int = Field(default=2, ge=1)
     deployment: DeploymentOptions = Field(default_factory=DeploymentOptions)

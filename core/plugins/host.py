@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import logging
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.audio import split_silence
+from core.page.deskew import upright_pages
 from core.plugins import (
     BUNDLED_PLUGIN_DIR,
     AudioChunk,
@@ -30,6 +32,8 @@ from core.plugins import (
     instantiate_plugin,
     plugin_info,
 )
+from core.reading.assess import heard_words
+from core.reading.verify import VerifyOptions, verify_reading
 
 __all__ = [
     "BatchItem",
@@ -106,6 +110,9 @@ class PluginRunner:
         plugin_dirs: Folders holding ``*_plugin.py`` files.
         name: Name the model is offered under (defaults to the plugin's name), so
             one plugin can be served twice with different weights.
+        deskew: For image plugins, measure each photo's skew from its pixels and
+            let the plugin read an upright copy, its boxes mapped back to the
+            photo's pixels (:mod:`core.page.deskew`). Ignored for audio plugins.
 
     Raises:
         KeyError: unknown plugin. TypeError: bad options. Whatever the plugin's
@@ -118,6 +125,7 @@ class PluginRunner:
         options: dict[str, Any] | None = None,
         plugin_dirs: Sequence[str | Path] = (),
         name: str | None = None,
+        deskew: bool = True,
     ) -> None:
         cls = get_plugin(plugin, list(plugin_dirs) or [BUNDLED_PLUGIN_DIR])
         described = plugin_info(cls)
@@ -141,6 +149,14 @@ class PluginRunner:
         self.batch_accepts_reference = self._batch is not None and (
             "reference_texts" in inspect.signature(self._batch).parameters
         )
+        # Checked at load, so a bad override fails the deployment, not each request.
+        self._check_options = (
+            VerifyOptions(**getattr(self._impl, "reading_check", {}))
+            if self.checks_readings else None
+        )
+        self.deskew = deskew and self.info.kind == "image"
+        if self.deskew and self._batch is not None:
+            self._batch = functools.partial(_upright_batch, self._batch)
 
     @property
     def has_batch_method(self) -> bool:
@@ -162,8 +178,10 @@ class PluginRunner:
                 raw = self._impl.process_audio(path, reference_text=reference_text)
             else:
                 raw = self._impl.process_audio(path)
+            return self.check_reading(path, reference_text, self._normalise(raw, path))
         else:
-            raw = self._impl.process_image(path)
+            with upright_pages([path], self.deskew) as (page,):
+                raw = page.restore(normalise_image_result(self._impl.process_image(page.path)))
         return self._normalise(raw, path)
 
     def run_files(
@@ -192,7 +210,15 @@ class PluginRunner:
                     raws = self._batch(list(paths))
                 if len(raws) != len(paths):
                     raise ValueError(f"batch method returned {len(raws)} results for {len(paths)}")
-                return [self._normalise(raw, path) for raw, path in zip(raws, paths, strict=True)]
+                results = [
+                    self._normalise(raw, path) for raw, path in zip(raws, paths, strict=True)
+                ]
+                if self.info.kind == "audio":
+                    results = [
+                        self.check_reading(path, reference, result)  # type: ignore[arg-type]
+                        for path, reference, result in zip(paths, references, results, strict=True)
+                    ]
+                return results
             except Exception:  # noqa: BLE001 - isolate the failing file below
                 logger.warning("Batch call of %s failed; running files one by one",
                                self.info.name, exc_info=True)
@@ -214,6 +240,36 @@ class PluginRunner:
                 handle.flush()
                 paths.append(handle.name)
             return self.run_files(paths, [reference for _, _, reference in items])
+
+    @property
+    def checks_readings(self) -> bool:
+        """Whether comparisons get the reading check (:mod:`core.reading.verify`): the
+        plugin has ``reading_scorer`` and its ``check_reading`` attribute is not false."""
+        return callable(getattr(self._impl, "reading_scorer", None)) and bool(
+            getattr(self._impl, "check_reading", True)
+        )
+
+    def check_reading(
+        self, path: str, reference_text: str | None, result: AudioProcessingResult
+    ) -> AudioProcessingResult:
+        """``result`` with the reading check of it against ``reference_text``.
+
+        Only for a comparison (a reference text) and a plugin that can score readings;
+        otherwise ``result`` unchanged. A failure of the check is logged and leaves the
+        result unchecked: the transcript alone still answers the comparison.
+        """
+        if not reference_text or not self.checks_readings:
+            return result
+        try:
+            scorer = self._impl.reading_scorer(path)
+            verification = verify_reading(
+                reference_text.split(), heard_words(result.segments), scorer,
+                self._check_options,
+            )
+        except Exception:  # noqa: BLE001 - the unchecked transcript is still an answer
+            logger.warning("Reading check failed with %s", self.info.name, exc_info=True)
+            return result
+        return result.model_copy(update={"verification": verification})
 
     def _normalise(self, raw: Any, path: str) -> PluginResult:
         if self.info.kind == "audio":
@@ -257,3 +313,22 @@ def normalise_image_result(result: Any) -> ImageProcessingResult:
         pydantic.ValidationError: the plugin returned something of another shape.
     """
     return ImageProcessingResult.model_validate(result, from_attributes=True)
+
+
+def _upright_batch(
+    batch: Callable[[list[str]], Sequence[Any]], paths: list[str]
+) -> list[ImageProcessingResult]:
+    """An image plugin's batch method run on upright copies of the images
+    (:func:`core.page.deskew.upright_pages`); boxes are mapped back to each image's pixels.
+
+    Raises:
+        ValueError: ``batch`` returned a result count other than ``len(paths)``.
+        Whatever ``batch`` raises.
+    """
+    with upright_pages(paths) as pages:
+        raws = batch([page.path for page in pages])
+        if len(raws) != len(paths):
+            raise ValueError(f"batch method returned {len(raws)} results for {len(paths)}")
+        return [
+            page.restore(normalise_image_result(raw)) for page, raw in zip(pages, raws, strict=True)
+        ]

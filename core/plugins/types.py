@@ -10,16 +10,19 @@ in the uploaded image, origin top-left, x to the right, y down.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 __all__ = [
     "AudioChunk",
     "AudioProcessingResult",
     "ImageProcessingResult",
     "ImageTextBox",
+    "MiscueEvidence",
     "Point",
+    "ReadingEdit",
+    "ReadingVerification",
     "Rectangle",
     "Word",
 ]
@@ -57,11 +60,77 @@ class AudioChunk(BaseModel):
     words: list[Word] | None = None
 
 
+class MiscueEvidence(BaseModel):
+    """Why a miscue was reported (or rejected): the audio's verdict between two readings.
+
+    Attributes:
+        reading: The competing reading: what the audio supports instead of the page
+            (``""`` for an omission).
+        page_reading: The page's words at that place (``""`` for an insertion).
+        log_likelihood_margin: Log-likelihood of ``reading`` minus that of
+            ``page_reading``, in nats, teacher-forced by the ASR model over the same
+            audio window (the region and a few words after it). Positive: the audio
+            favours the miscue.
+        source: Who proposed the reading: ``transcript`` (the decoded transcript),
+            ``decoder`` (the model's own alternatives at that word) or ``lexicon``
+            (a near-word or a skipped word).
+    """
+
+    reading: str
+    page_reading: str
+    log_likelihood_margin: float
+    source: Literal["transcript", "decoder", "lexicon"]
+
+
+class ReadingEdit(BaseModel):
+    """A miscue checked against the audio (``core.reading.verify``).
+
+    Attributes:
+        type: ``substitution``, ``omission`` or ``insertion``.
+        ref_start, ref_end: Reference word indices ``[ref_start, ref_end)``; an
+            insertion has ``ref_start == ref_end``, the word it was read before.
+        words: The words read (``[]`` for an omission).
+        start, end: Seconds: where in the recording.
+        probability: Calibrated probability (0..1) that the miscue is real.
+        evidence: The verdict behind it.
+    """
+
+    type: Literal["substitution", "omission", "insertion"]
+    ref_start: int
+    ref_end: int
+    words: list[str]
+    start: float
+    end: float
+    probability: float = Field(ge=0, le=1)
+    evidence: MiscueEvidence
+
+
+class ReadingVerification(BaseModel):
+    """The reading check's outcome for one recording against one page.
+
+    Attributes:
+        edits: The miscues the audio supports, in reference order.
+        rejected: The transcript's miscues the audio does not support.
+        windows: Audio windows encoded (one encoder pass each).
+        candidates_scored: Teacher-forced scorings run.
+    """
+
+    edits: list[ReadingEdit]
+    rejected: list[ReadingEdit] = []
+    windows: int = 0
+    candidates_scored: int = 0
+
+
 class AudioProcessingResult(BaseModel):
-    """What ``process_audio(filename)`` returns: the whole text and its timed chunks."""
+    """What ``process_audio(filename)`` returns: the whole text and its timed chunks.
+
+    ``verification`` is not a plugin's to fill: the model host adds it in a
+    comparison, when the plugin can score readings (:mod:`core.plugins.scoring`).
+    """
 
     text: str
     segments: list[AudioChunk]
+    verification: ReadingVerification | None = None
 
 
 class Point(BaseModel):

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from core.reading.normalize import joined_variants, spoken_form
 
-__all__ = ["INSERTION", "OMISSION", "SUBSTITUTION", "EditOp", "miscue_ops"]
+__all__ = ["INSERTION", "OMISSION", "SUBSTITUTION", "EditOp", "correct_words", "miscue_ops"]
 
 SUBSTITUTION, OMISSION, INSERTION = "substitution", "omission", "insertion"
 
@@ -54,6 +54,14 @@ def miscue_ops(ref_texts: Sequence[str], heard_texts: Sequence[str]) -> list[Edi
             ops.extend(_merge(_gap_ops(ref_texts, heard_texts, r0, r1, h0, h1)))
         prev_r, prev_h = r, max(last, prev_h)
     return ops
+
+
+def correct_words(
+    ref_texts: Sequence[str], heard_texts: Sequence[str]
+) -> list[tuple[int, int, int]]:
+    """The reference words read as printed: ``(ref_word, first_heard, last_heard)``,
+    increasing in both sequences (a word such as "1984" may span several heard words)."""
+    return _correct_pairs(ref_texts, heard_texts)
 
 
 def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:

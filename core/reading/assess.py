@@ -33,7 +33,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.plugins.types import AudioChunk, Rectangle
+from core.plugins.types import AudioChunk, MiscueEvidence, Rectangle
 from core.reading.align import INSERTION, OMISSION, SUBSTITUTION, miscue_ops
 from core.reading.loops import drop_loops
 from core.reading.normalize import spoken_form
@@ -126,6 +126,8 @@ class Miscue:
         at_char: Character offset into that segment's text.
         boxes: Photo boxes of the expected words (for an insertion, of the word it
             precedes, or follows at the end of the page); empty without a photo.
+        evidence: The reading check's verdict behind the miscue
+            (:mod:`core.reading.checked`), when the audio was checked.
     """
 
     type: MiscueType
@@ -142,6 +144,7 @@ class Miscue:
     segment: int
     at_char: int
     boxes: tuple[Rectangle, ...] = ()
+    evidence: MiscueEvidence | None = None
 
 
 @dataclass

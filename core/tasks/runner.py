@@ -31,9 +31,11 @@ from core.plugins.types import (
     AudioChunk,
     AudioProcessingResult,
     ImageProcessingResult,
+    ReadingVerification,
     Rectangle,
 )
 from core.reading.assess import Assessment, HeardWord, Miscue, RefWord, heard_words, reference_words
+from core.reading.checked import apply_evidence, checked_heard
 from core.results import (
     AudioImageComparison,
     AudioTextComparison,
@@ -139,16 +141,19 @@ class TaskRunner:
         _current_kind.set(task.kind.value)  # this asyncio task's context only
         if task.kind is TaskKind.AUDIO_PROCESSING:
             recording = await self._recording(task.owner, payload["audio_file"])
-            return await self._transcribe(task.owner, recording, payload["audio_model"])
+            audio, _ = await self._transcribe(task.owner, recording, payload["audio_model"])
+            return audio
         if task.kind is TaskKind.IMAGE_PROCESSING:
             image, _ = await self._image(task.owner, payload["image_file"], payload["image_model"])
             return image
         if task.kind is TaskKind.AUDIO_TEXT_COMPARISON:
             reference = " ".join(payload["text"])
             recording = await self._recording(task.owner, payload["audio_file"])
-            audio = await self._transcribe(task.owner, recording, payload["audio_model"], reference)
+            audio, checked = await self._transcribe(
+                task.owner, recording, payload["audio_model"], reference
+            )
             errors, summary = await self._assess(
-                task.owner, recording, audio, reference, reference_words(reference)
+                task.owner, recording, audio, reference, reference_words(reference), checked
             )
             return AudioTextComparison(audio=audio, errors=errors, summary=summary)
         if task.kind is TaskKind.AUDIO_IMAGE_COMPARISON:
@@ -158,14 +163,19 @@ class TaskRunner:
                 task.owner, payload["image_file"], payload["image_model"]
             )
             recording = await self._recording(task.owner, payload["audio_file"])
-            audio = await self._transcribe(
-                task.owner, recording, payload["audio_model"], page_text or image.text
+            prompt = page_text or image.text
+            audio, checked = await self._transcribe(
+                task.owner, recording, payload["audio_model"], prompt
             )
             if words:  # the page's words joined by single spaces (hyphenations joined)
                 image = ImageProcessingResult(text=page_text, boxes=image.boxes)
             else:  # a model that gives text but no boxes
                 words = reference_words(image.text)
-            errors, summary = await self._assess(task.owner, recording, audio, image.text, words)
+            if checked is not None and [w.text for w in words] != prompt.split():
+                checked = None  # checked against other words than these: not applicable
+            errors, summary = await self._assess(
+                task.owner, recording, audio, image.text, words, checked
+            )
             return AudioImageComparison(image=image, audio=audio, errors=errors, summary=summary)
         if task.kind is TaskKind.AUDIO_EXTRACTION:
             return await self._extract(task.owner, payload)
@@ -198,8 +208,13 @@ class TaskRunner:
         recording: _Recording,
         model: str,
         reference_text: str | None = None,
-    ) -> Transcript:
-        """Transcribe the recording and cut one downloadable file per segment."""
+    ) -> tuple[Transcript, ReadingVerification | None]:
+        """Transcribe the recording and cut one downloadable file per segment.
+
+        Returns:
+            The transcript, and the reading check of it against ``reference_text``
+            when the model host ran one (``core.reading.verify``).
+        """
         with self._stage("asr"):
             result = await self._models.transcribe(model, recording.path, reference_text)
         segments = result.segments
@@ -209,13 +224,14 @@ class TaskRunner:
             duration = (await recording.decoded()).duration_seconds
             segments = [AudioChunk(start=0.0, end=duration, text=result.text.strip())]
         files = await self._cut(owner, recording, [(s.start, s.end) for s in segments])
-        return Transcript(
+        transcript = Transcript(
             text=result.text,
             segments=[
                 CutSegment(start=s.start, end=s.end, text=s.text, words=s.words or None, file=f)
                 for s, f in zip(segments, files, strict=True)
             ],
         )
+        return transcript, result.verification
 
     async def _image(
         self, owner: str, file_id: str, model: str
@@ -246,14 +262,20 @@ class TaskRunner:
         audio: Transcript,
         reference_text: str,
         reference: list[RefWord],
+        checked: ReadingVerification | None = None,
     ) -> tuple[list[MiscueReport], ReadingSummary | None]:
         """Miscues (spec ``errors``, extended) and the ``summary`` of a reading.
 
-        Each error gets its own cut ``audio_segment`` of just the words concerned
-        (for an omission, the silence where they should have been).
+        With the reading check's outcome (``checked``), the reading assessed is the
+        one the audio supports (:func:`core.reading.checked.checked_heard`) and each
+        miscue carries its evidence and calibrated probability. Each error gets its
+        own cut ``audio_segment`` of just the words concerned (for an omission, the
+        silence where they should have been).
         """
         heard = heard_words(audio.segments)
         duration = (await recording.decoded()).duration_seconds
+        if checked is not None:
+            heard = checked_heard([w.text for w in reference], heard, checked, duration)
         with self._stage("matching"):
             assessed = await self._matcher.assess(
                 reference_text,
@@ -262,6 +284,8 @@ class TaskRunner:
                 duration,
                 [len(s.text) for s in audio.segments],
             )
+        if checked is not None:
+            apply_evidence(assessed.miscues, checked)
         files = await self._cut(owner, recording, [(m.start, m.end) for m in assessed.miscues])
         errors = [_report(m, f) for m, f in zip(assessed.miscues, files, strict=True)]
         return errors, assessed.summary
@@ -343,6 +367,7 @@ def _report(miscue: Miscue, file: uuid.UUID) -> MiscueReport:
         segment=miscue.segment,
         box=box,
         boxes=list(miscue.boxes),
+        evidence=miscue.evidence,
     )
 
 

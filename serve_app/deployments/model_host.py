@@ -115,6 +115,7 @@ class ModelHost:
             self._args.variant_options(model_id),
             self._args.plugin_dirs or (),
             model_id or self._args.public_name,
+            deskew=self._args.deskew,
         )
         self._loads.append(model_id)
         logger.info("Loaded model %r in %.2f s (GPUs %s)", model_id,

@@ -28,3 +28,15 @@ def test_a_rename_onto_a_taken_name_is_refused():
     schema = {"components": {"schemas": {"A": {}, "B": {}}}}
     with pytest.raises(ValueError, match="already in use"):
         spec_names(schema, {"A": "B"})
+
+
+def test_the_miscue_evidence_is_documented(api):
+    components = api.client.get("/openapi.json").json()["components"]["schemas"]
+    miscue = components["TextDiff"]["properties"]
+    assert "calibrated" in miscue["confidence"]["description"]
+    evidence = miscue["evidence"]
+    assert "log-likelihood margin" in evidence["description"]
+    [ref] = [option["$ref"] for option in evidence["anyOf"] if "$ref" in option]
+    fields = components[ref.rsplit("/", 1)[1]]["properties"]
+    assert set(fields) == {"reading", "page_reading", "log_likelihood_margin", "source"}
+    assert fields["source"]["enum"] == ["transcript", "decoder", "lexicon"]

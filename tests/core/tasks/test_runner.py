@@ -509,3 +509,56 @@ def test_degenerate_model_times_are_still_cut(connect, prefix, tmp_path, sample_
             assert load_audio(path).duration_seconds > 0
 
     asyncio.run(scenario())
+
+
+def test_a_checked_comparison_reports_what_the_check_accepted(
+    connect, prefix, tmp_path, sample_audio
+):
+    # The transcript says "right" for "wrong" and "a" for "the"; the model host's check
+    # rejected "a" (the audio favours the page) and kept "right", with its evidence.
+    from core.plugins.types import MiscueEvidence, ReadingEdit, ReadingVerification
+
+    words = [w.model_copy() for w in WORDS]
+    words[3] = Word(word="a", start=0.75, end=0.9)
+    words[4] = Word(word="right", start=0.9, end=1.2)
+    evidence = MiscueEvidence(
+        reading="right", page_reading="wrong", log_likelihood_margin=7.5, source="transcript"
+    )
+    checked = ReadingVerification(
+        edits=[ReadingEdit(type="substitution", ref_start=4, ref_end=5, words=["right"],
+                           start=0.9, end=1.2, probability=0.93, evidence=evidence)],
+        rejected=[ReadingEdit(
+            type="substitution", ref_start=3, ref_end=4, words=["a"], start=0.75, end=0.9,
+            probability=0.2,
+            evidence=evidence.model_copy(update={"reading": "a", "page_reading": "the",
+                                                 "log_likelihood_margin": -4.0}),
+        )],
+    )
+    asr = AudioProcessingResult(
+        text="Every path is a right path.",
+        segments=[AudioChunk(start=0.0, end=1.7, text="Every path is a right path.",
+                             words=words)],
+        verification=checked,
+    )
+
+    async def scenario():
+        async with connect() as redis:
+            store = FileStore(redis, prefix, tmp_path)
+            audio_id = await add_file(store, "audio", "alice", sample_audio)
+            runner = TaskRunner(store, FakeModels(asr=asr), DirectMatcher())
+            payload = {"audio_file": audio_id, "audio_model": "whisper", "text": [REFERENCE]}
+            result = await stored(runner, make_task(TaskKind.AUDIO_TEXT_COMPARISON, payload))
+            [error] = result["errors"]
+            assert (error["type"], error["expected"], error["found"]) == (
+                "substitution", "wrong", "right"
+            )
+            assert error["confidence"] == 0.93
+            assert error["evidence"] == evidence.model_dump()
+            assert (error["start"], error["end"]) == (0.9, 1.2)
+            # at_char still points into the ASR segment's text, at the heard word.
+            assert result["audio"]["segments"][0]["text"][error["at_char"]:].startswith("right")
+            assert result["summary"]["words_correct"] == 5
+            # The transcript is reported as decoded: the check changes the miscues only.
+            assert result["audio"]["text"] == "Every path is a right path."
+
+    asyncio.run(scenario())

@@ -77,6 +77,14 @@ def _check_the_two_miscues(body: dict, reference: str) -> tuple[dict, dict]:
         ("omission", "green", ""),
     ], errors
     substitution, omission = errors
+    # Each was checked against the audio: the competing reading won by a margin.
+    assert substitution["evidence"]["reading"] == "black"
+    assert substitution["evidence"]["page_reading"].strip(".,") == "brown"
+    assert omission["evidence"]["reading"] == ""
+    assert omission["evidence"]["page_reading"].strip(".,") == "green"
+    for error in errors:
+        assert error["evidence"]["log_likelihood_margin"] > 0
+        assert error["evidence"]["source"] in {"transcript", "decoder", "lexicon"}
     assert reference[substitution["ref_char"] :].startswith("brown")
     assert reference[omission["ref_char"] :].startswith("green")
     # The substitution's time is the heard word's; the omission's is the silence

@@ -72,6 +72,11 @@ def test_audio_text_comparison_finds_the_one_misread_word(http, account, uploade
     [right] = [w for w in asr_segment["words"] if w["word"].strip(".").lower() == "right"]
     assert (error["start"], error["end"]) == (right["start"], right["end"])
     assert 0 < error["confidence"] <= 1
+    # The audio was asked: "right" beats the page's "wrong", and the confidence is
+    # the calibrated probability of that margin.
+    evidence = error["evidence"]
+    assert (evidence["reading"], evidence["page_reading"]) == ("right", "wrong")
+    assert evidence["log_likelihood_margin"] > 0 and evidence["source"] == "transcript"
     # Its audio segment is the cut of just that word.
     segment = error["audio_segment"]
     assert (segment["start"], segment["end"], segment["text"]) == (

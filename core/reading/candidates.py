@@ -1,0 +1,138 @@
+"""Candidate readings of a page region, proposed for the reading check.
+
+See :mod:`core.reading.verify` for how they are scored and decided. Word indices in a
+window are indices into that window's words; log-probabilities are natural logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.plugins.scoring import WindowScorer, WordPrediction
+from core.reading.align import INSERTION, OMISSION, SUBSTITUTION
+from core.reading.lexicon import FUNCTION_WORDS, Lexicon, frequency_gain, similarity, styled
+from core.reading.normalize import spoken_form
+
+__all__ = ["DECODER", "LEXICON", "TRANSCRIPT", "Candidate", "proposals", "reading", "suspect"]
+
+TRANSCRIPT, DECODER, LEXICON = "transcript", "decoder", "lexicon"
+_PUNCTUATION = ".,;:!?\"'()[]"
+#: The decoder's likeliest words at a suspect position tried as inserted there.
+INSERTED_ALTERNATIVES = 3
+#: Longest word (letters) proposed as skipped, unless it is a function word.
+MAX_SKIPPED_LETTERS = 4
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reading of a region: ``words`` in place of reference ``[start, end)``
+    (an insertion: ``start == end``, read before word ``start``)."""
+
+    type: str
+    start: int
+    end: int
+    words: tuple[str, ...]
+    source: str
+    heard: tuple[int, int] | None = None  # transcript words [first, last) it came from
+    #: How much a proposed substitute looks like the printed word (0-100,
+    #: :func:`core.reading.lexicon.similarity`); 100 for other candidates.
+    similarity: int = 100
+    #: The printed word is a name (capitalised inside a sentence).
+    name: bool = False
+    #: A function word is replaced or put in (voices reduce them: "of" sounds "on").
+    function: bool = False
+    #: Zipf units by which a substitute is more frequent than the printed word
+    #: (:func:`core.reading.lexicon.frequency_gain`).
+    gain: float = 0.0
+
+
+def suspect(word: str, prediction: WordPrediction, suspect_log_prob: float) -> bool:
+    """Whether the decoder doubts a printed word: its first token is not the top
+    choice, or the word's log-probability is below ``suspect_log_prob``. Words with
+    digits or no spoken form are never suspect (numbers have many spoken forms)."""
+    if prediction.log_prob is None or not spoken_form(word) or any(ch.isdigit() for ch in word):
+        return False
+    return bool(prediction.rank) or prediction.log_prob < suspect_log_prob
+
+
+def proposals(
+    words: list[str],
+    i: int,
+    prediction: WordPrediction,
+    scorer: WindowScorer,
+    lexicon: Lexicon,
+    first_token_floor: float,
+    max_substitutes: int,
+    max_insertions: int,
+    min_similarity: int,
+) -> list[Candidate]:
+    """Substitutions, an omission and insertions at suspect word ``i`` (window indices).
+
+    Substitutes are the decoder's alternatives and the lexicon's near-words that look
+    like the printed word (``similarity`` at least ``min_similarity``): readers'
+    substitutions mostly share much of the printed word's spelling (Goodman's miscue
+    analysis), while the decoder's other guesses are mostly the voice's or the
+    model's own errors. The likeliest ``max_substitutes`` by first-token
+    log-probability are kept. Only short words (:data:`MAX_SKIPPED_LETTERS`) and
+    function words are proposed as skipped: longer skips show in the transcript.
+    """
+    printed = words[i]
+    base = printed.strip(_PUNCTUATION).lower()
+    proposed: dict[str, str] = {}
+    for alt, _ in prediction.alternatives:
+        if alt.lower() != base and alt.lower() in lexicon:
+            proposed.setdefault(alt.lower(), DECODER)
+    for near in lexicon.near_words(printed):
+        proposed.setdefault(near, LEXICON)
+    plausible = {w: src for w, src in proposed.items() if similarity(w, base) >= min_similarity}
+    styled_words = [styled(w, printed) for w in plausible]
+    firsts = scorer.first_token_log_probs(i, styled_words)
+    ranked = sorted(
+        (
+            (lp, word, source)
+            for lp, word, source in zip(firsts, styled_words, plausible.values(), strict=True)
+            if lp is not None and lp >= first_token_floor
+        ),
+        key=lambda t: -t[0],
+    )[:max_substitutes]
+    name = printed[:1].isupper() and i > 0 and not words[i - 1].endswith((".", "!", "?"))
+    out = [
+        Candidate(SUBSTITUTION, i, i + 1, (w,), source, None, similarity(w, base), name,
+                  base in FUNCTION_WORDS or w.lower() in FUNCTION_WORDS,
+                  frequency_gain(w, base))
+        for _, w, source in ranked
+    ]
+    if len(base) <= MAX_SKIPPED_LETTERS or base in FUNCTION_WORDS:
+        out.append(Candidate(OMISSION, i, i + 1, (), LEXICON, None, 100, name))
+    # Insertions: a repeated word, the decoder's own words there, small words.
+    inserted: dict[str, str] = {}
+    if i > 0:
+        inserted[words[i - 1].strip(_PUNCTUATION)] = LEXICON
+    for alt, _ in prediction.alternatives[:INSERTED_ALTERNATIVES]:
+        if alt.lower() in lexicon:
+            inserted.setdefault(alt if alt[:1].isupper() and i == 0 else alt.lower(), DECODER)
+    for word in FUNCTION_WORDS:
+        inserted.setdefault(word, LEXICON)
+    choices = [w for w in inserted if w and w.lower() != base]
+    lps = scorer.first_token_log_probs(i, choices)
+    best = sorted(
+        ((lp, w) for lp, w in zip(lps, choices, strict=True)
+         if lp is not None and lp >= first_token_floor),
+        key=lambda t: -t[0],
+    )[:max_insertions]
+    out += [
+        Candidate(INSERTION, i, i, (w,), inserted[w], function=w.lower() in FUNCTION_WORDS)
+        for _, w in best
+    ]
+    return out
+
+
+def reading(
+    words: list[str], c: Candidate, context: int, last: bool
+) -> tuple[list[str], int, int, bool]:
+    """The candidate's reading, the first counted word, the page words it covers,
+    and whether end-of-text is scored after it."""
+    stop = min(len(words), c.end + context)
+    reading = words[: c.start] + list(c.words) + words[c.end : stop]
+    final = last and c.end >= len(words)
+    return reading, c.start, stop, final
