@@ -93,11 +93,12 @@ MIN_ROTATION_DEG = 0.3
 #: not text: on pure noise it answered 33.4 degrees, and turning a flat page by such an
 #: answer ruins its OCR. Hand-held photos of a page are seldom turned by more than a few
 #: degrees (the benchmark's distortions: 1-3; issue 13's photo: 3.5).
-#: NOTE: beyond 6 degrees the boxes mapped back to the photo are steeper than
-#: :mod:`core.page.skew` searches (``SKEW_LIMIT``), so ``read_page`` may mix their
-#: lines: Tesseract read two pages at 8-15 degrees without an error on the upright
-#: copy, yet the page text in reading order had CER 0 and 0.37 at 8 degrees, 0.50-0.80
-#: at 10-15 (1.0 unturned: Tesseract found no word).
+#: NOTE: the boxes mapped back to the photo are put in reading order by
+#: :mod:`core.page.skew`, which searches +-6 degrees (``SKEW_LIMIT``) and needs boxes
+#: that neighbour on a line. Read right on the upright copy, Tesseract's word boxes
+#: beyond 6 degrees (page CER 0-0.37 at 8 degrees, 0.50-0.80 at 10-15; 1.0 unturned)
+#: and EasyOCR's whole-line boxes at any skew (0.300 at 3.5-6 degrees; 0.018 unturned)
+#: come out with their lines mixed; hence ``deskew: false`` for EasyOCR in serve.yaml.
 MAX_ROTATION_DEG = 15.0
 
 #: An affine map ``(a, b, c, d, e, f)``: ``x = a*u + b*v + c``, ``y = d*u + e*v + f``

@@ -112,7 +112,8 @@ class PluginRunner:
             one plugin can be served twice with different weights.
         deskew: For image plugins, measure each photo's skew from its pixels and
             let the plugin read an upright copy, its boxes mapped back to the
-            photo's pixels (:mod:`core.page.deskew`). Ignored for audio plugins.
+            photo's pixels (:mod:`core.page.deskew`). Ignored for audio plugins and
+            for plugins whose class sets ``reads_rotated_text = True``.
 
     Raises:
         KeyError: unknown plugin. TypeError: bad options. Whatever the plugin's
@@ -154,7 +155,10 @@ class PluginRunner:
             VerifyOptions(**getattr(self._impl, "reading_check", {}))
             if self.checks_readings else None
         )
-        self.deskew = deskew and self.info.kind == "image"
+        # Plugins that read turned text themselves say so (``reads_rotated_text``).
+        self.deskew = (
+            deskew and self.info.kind == "image" and not getattr(cls, "reads_rotated_text", False)
+        )
         if self.deskew and self._batch is not None:
             self._batch = functools.partial(_upright_batch, self._batch)
 

@@ -204,8 +204,10 @@ def test_benchmark_config_serves_the_whisper_variants_by_multiplexing():
     names = [n for m in models for n in m.public_names]
     assert len(names) == len(set(names))
     (whisper,) = [m for m in models if m.plugin == "whisper"]
-    assert len(whisper.variants) == 5
+    assert len(whisper.variants) == 6
     assert whisper.max_models_per_replica >= len(whisper.variants)
+    # The default before the reading check, to score both in one run.
+    assert whisper.variants["whisper_unchecked"] == {"check_reading": False}
 
 
 def test_cpu_threads_must_be_positive():

@@ -324,3 +324,12 @@ def test_tesseract_reads_a_turned_serif_page(serif_page, tmp_path: Path, angle: 
         assert np.hypot(spot[0] - x, spot[1] - y) < FONT_SIZE / 2, (box.text, word)
         same += box.text == word
     assert same >= 0.9 * len(result.boxes)
+
+
+def test_the_host_deskews_for_tesseract_but_not_for_easyocr():
+    # EasyOCR reads turned lines itself, and its line boxes mapped back would defeat
+    # the box-based reading order (bench/ocr_distortions.py: CER 0.011 off, 0.088 on).
+    from core.plugins import get_plugin
+
+    assert get_plugin("en_easyocr").reads_rotated_text is True
+    assert PluginRunner("eng_tesseract").deskew is True
