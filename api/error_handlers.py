@@ -11,6 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import MediaError
 from core.stores.files import UploadTooLarge
+from core.stores.objects import StorageUnavailable
 
 __all__ = ["install_error_handlers"]
 
@@ -30,8 +31,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
+    @app.exception_handler(StorageUnavailable)
     async def _storage_down(request: Request, error: Exception) -> JSONResponse:
-        # Redis restarting or unreachable: the client's request was fine; ask it to
+        # Redis or the object store restarting or unreachable: the client's request
+        # was fine; ask it to
         # retry (RFC 9110 section 15.6.4) instead of reporting an internal error.
         logger.warning("Redis unavailable on %s %s: %r", request.method, request.url.path, error)
         return JSONResponse(

@@ -115,7 +115,9 @@ class Services:
             settings=settings,
             redis=redis,
             users=users,
-            files=FileStore(redis, settings.key_prefix, settings.data_dir),
+            files=FileStore(
+                redis, settings.key_prefix, settings.data_dir, settings.object_store()
+            ),
             tasks=TaskStore(redis, settings.key_prefix),
             models=models,
             jwt_secret=await users.signing_secret(configured),

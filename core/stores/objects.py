@@ -12,8 +12,9 @@ Both copy whole files between the store and a local path, because the models, ff
 and Pillow read local files: a reader fetches the object to a temporary file under a
 size cap, and a writer puts a finished local file. Sizes are bytes; times are seconds.
 
-Issue 14, first step: these backends are tested against a real SeaweedFS server
-(``tests/core/stores/test_objects.py``); the file store does not use them yet.
+:class:`core.stores.files.FileStore` uses one when ``FMR_STORAGE_URL`` is set
+(``api.settings.Settings.object_store``). The S3 backend is tested against a real
+SeaweedFS server (``tests/core/stores/test_objects.py``, ``test_files_s3.py``).
 """
 
 from __future__ import annotations

@@ -145,7 +145,9 @@ class Pipeline:
         self._redis = connect(settings.redis_url)
         context = serve.get_replica_context()
         runner = TaskRunner(
-            FileStore(self._redis, settings.key_prefix, settings.data_dir),
+            FileStore(
+                self._redis, settings.key_prefix, settings.data_dir, settings.object_store()
+            ),
             HandleGateway(
                 ModelDirectory(
                     ttl_s=catalog_ttl_s,

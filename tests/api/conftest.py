@@ -69,7 +69,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         redis=redis,
         users=UserStore(redis, settings.key_prefix, settings.min_password_length),
-        files=FileStore(redis, settings.key_prefix, settings.data_dir),
+        files=FileStore(redis, settings.key_prefix, settings.data_dir, settings.object_store()),
         tasks=TaskStore(redis, settings.key_prefix),
         models=StaticCatalog(MODELS),
         jwt_secret=JWT_SECRET,
