@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from core.plugins.types import AudioChunk, MiscueEvidence, Rectangle
 from core.reading.align import INSERTION, OMISSION, SUBSTITUTION, miscue_ops
-from core.reading.loops import drop_loops
+from core.reading.loops import drop_reading_loops
 from core.reading.normalize import spoken_form
 from core.results import MiscueType, ReadingSummary
 
@@ -180,19 +180,13 @@ def assess(
         an insertion. Repetition loops of the decoder are dropped first
         (:func:`core.reading.loops.drop_loops`): a loop is never an insertion.
     """
-    heard = drop_loops(
-        heard, _spoken_key, [_spoken_key(w) for w in reference]
-    )
+    heard = drop_reading_loops(heard, [w.text for w in reference])
     ops = miscue_ops([w.text for w in reference], [w.text for w in heard])
 
     miscues = [
         _miscue(op, reference_text, reference, heard, duration, segment_lengths) for op in ops
     ]
     return Assessment(miscues=miscues, summary=summarise(reference, heard, miscues))
-
-
-def _spoken_key(word: RefWord | HeardWord) -> tuple[str, ...]:
-    return tuple(spoken_form(word.text))
 
 
 def _probability(word: HeardWord) -> float:

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from core.plugins.types import ReadingEdit, ReadingVerification
 from core.reading.align import INSERTION, correct_words, miscue_ops
 from core.reading.assess import HeardWord, Miscue
-from core.reading.loops import drop_loops
-from core.reading.normalize import spoken_form
+from core.reading.loops import drop_reading_loops
 from core.reading.timing import word_times
 
 __all__ = ["apply_evidence", "checked_heard"]
@@ -44,10 +43,7 @@ def checked_heard(
         duration: Length of the recording, seconds.
     """
 
-    def key(text: str) -> tuple[str, ...]:
-        return tuple(spoken_form(text))
-
-    heard = list(drop_loops(list(heard), lambda w: key(w.text), [key(w) for w in reference]))
+    heard = drop_reading_loops(heard, reference)
     texts = [w.text for w in heard]
     correct = correct_words(reference, texts)
     times = word_times(len(reference), heard, correct, miscue_ops(reference, texts), duration)

@@ -17,9 +17,11 @@ reader makes them ("the the"), are left for the alignment to judge.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-__all__ = ["MAX_PHRASE_WORDS", "MIN_REPEATS", "drop_loops"]
+from core.reading.normalize import spoken_form
+
+__all__ = ["MAX_PHRASE_WORDS", "MIN_REPEATS", "drop_loops", "drop_reading_loops"]
 
 #: Back-to-back copies of one phrase that make a loop. Readers repeat a word or a
 #: phrase once, sometimes twice; three copies and more is the decoder looping.
@@ -87,3 +89,20 @@ def drop_loops(
         kept.extend(heard[i : i + best_n * allowed])
         i += best_n * best_count
     return kept
+
+
+class _Texted(Protocol):
+    text: str
+
+
+W = TypeVar("W", bound=_Texted)
+
+
+def drop_reading_loops(heard: Sequence[W], reference: Sequence[str]) -> list[W]:
+    """:func:`drop_loops` for heard words against the page's words (printed texts),
+    compared by spoken form (:func:`core.reading.normalize.spoken_form`)."""
+
+    def key(text: str) -> Key:
+        return tuple(spoken_form(text))
+
+    return drop_loops(heard, lambda word: key(word.text), [key(text) for text in reference])

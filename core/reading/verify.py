@@ -42,8 +42,7 @@ from core.plugins.types import MiscueEvidence, ReadingEdit, ReadingVerification
 from core.reading.align import INSERTION, OMISSION, SUBSTITUTION, correct_words, miscue_ops
 from core.reading.candidates import TRANSCRIPT, Candidate, proposals, reading, suspect
 from core.reading.lexicon import Lexicon, default_lexicon
-from core.reading.loops import drop_loops
-from core.reading.normalize import spoken_form
+from core.reading.loops import drop_reading_loops
 from core.reading.timing import HeardLike, Window, reading_windows, word_times
 
 __all__ = [
@@ -196,7 +195,7 @@ def score_reading(
     options = options or VerifyOptions()
     lexicon = lexicon or default_lexicon()
     reference = list(reference)
-    heard = _without_loops(reference, heard)
+    heard = drop_reading_loops(heard, reference)
     heard_texts = [w.text for w in heard]
     ops = miscue_ops(reference, heard_texts)
     times = word_times(len(reference), heard, correct_words(reference, heard_texts), ops,
@@ -260,14 +259,6 @@ def _needed(c: Candidate, options: VerifyOptions) -> float:
         needed += options.function_penalty
     needed += options.frequency_penalty * c.gain
     return needed
-
-
-def _without_loops(reference: Sequence[str], heard: Sequence[HeardLike]) -> list[HeardLike]:
-    def key(text: str) -> tuple[str, ...]:
-        return tuple(spoken_form(text))
-
-    kept = drop_loops(list(heard), lambda w: key(w.text), [key(w) for w in reference])
-    return list(kept)
 
 
 def _in_window(candidate: Candidate, window: Window, last: bool) -> bool:
