@@ -42,6 +42,10 @@ class Settings(BaseSettings):
             S3-compatible store (credentials and region from the standard ``AWS_*``
             variables), or unset for ``data_dir`` alone (``core.stores.objects``).
         s3_endpoint_url: The S3 endpoint of MinIO, SeaweedFS...; unset for AWS.
+        working_copy_max_bytes: With ``storage_url``, the size each node's working
+            copy in ``data_dir`` is kept under, in bytes: the least recently used
+            files beyond it are deleted every minute (fetched again when needed;
+            files used in the last hour stay). Ignored without ``storage_url``.
         key_prefix: Prefix of every Redis key this service writes.
         max_upload_bytes: Largest accepted upload, in bytes.
         max_audio_duration_s: Longest accepted recording, in seconds.
@@ -87,6 +91,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data/files")
     storage_url: str | None = None
     s3_endpoint_url: str | None = None
+    working_copy_max_bytes: int = Field(default=2 * 1024**3, gt=0)
     key_prefix: str = "fmr:"
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_audio_duration_s: float = Field(default=30 * 60, gt=0)

@@ -81,6 +81,9 @@ class WorkerConfig(ConsumerOptions):
             seconds of its death; a healthy task renews its lease every ``lease_s / 3``.
         retry_delay_s: Seconds before a task whose model replica died mid-call is
             tried again.
+        outage_budget_s: How long a task keeps waiting for an unreachable object store
+            (tries that do not count towards ``max_attempts``), from its first
+            outage, in seconds; then it fails ("the file store was unreachable").
         model_wait_s: How long a task waits for a model whose application is deployed
             but has no running replica (restarting, or on a lost node), in seconds;
             then it fails with "did not come back".

@@ -8,6 +8,8 @@ replaced by redeploying the config while the ingress keeps running.
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
@@ -18,6 +20,7 @@ from api.app import create_app
 from api.services import Services
 from api.settings import get_settings
 from core.stores.connection import connect
+from core.stores.files import evict_periodically
 from core.stores.known_models import KnownModels
 from serve_app.args import AppArgs
 from serve_app.deployments.matcher import Matcher
@@ -58,11 +61,22 @@ class Ingress:
             instance=context.replica_id.unique_id,
             redis=redis,
         )
+        # With an object store, data_dir is this node's working copy: keep it under its cap.
+        files = self._services.files
+        self._evictions = (
+            asyncio.get_running_loop().create_task(
+                evict_periodically(files, settings.working_copy_max_bytes)
+            )
+            if files.objects is not None
+            else None
+        )
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self._services, metrics=get_metrics())
 
     async def __del__(self) -> None:
+        if self._evictions is not None:
+            self._evictions.cancel()
         await self._services.close()
 
 

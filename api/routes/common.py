@@ -122,7 +122,7 @@ async def require_model(services: Services, kind: PluginKind, name: str) -> None
 
 async def require_file(services: Services, user: User, kind: FileKind, file_id: uuid.UUID) -> None:
     """404 "No such {kind} file available" unless the user owns that file."""
-    if await services.files.lookup(kind, user.username, file_id) is None:
+    if not await services.files.owns(kind, user.username, file_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} file available")
 
 

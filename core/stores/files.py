@@ -4,7 +4,9 @@ Layout: ``{root}/audio/{uuid}.mp3``, ``{root}/image/{uuid}.png``, staging in
 ``{root}/tmp``. With an object store (:mod:`core.stores.objects`, e.g. S3) the same
 names are its keys (``audio/{uuid}.mp3``) and ``root`` is this node's working copy: a
 file is put in the store before it is recorded, and a node that lacks it fetches it
-on lookup, so no node relies on another node's disk.
+on lookup, so no node relies on another node's disk. The working copy is a cache:
+:meth:`FileStore.evict` (run every minute by the serving replicas through
+:func:`evict_periodically`) deletes the least recently used files beyond a size cap.
 
 A file exists for the API only when both its bytes and its Redis record exist, and
 the record names the caller as owner; the bytes are always written first and the
@@ -15,11 +17,15 @@ at nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import mimetypes
+import os
 import tempfile
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -34,11 +40,27 @@ from core.uploads.audio import (
 )
 from core.uploads.images import ALLOWED_IMAGE_EXTENSIONS, convert_upload_to_png
 
-__all__ = ["FileKind", "FileStore", "UploadTooLarge", "format_hint"]
+__all__ = [
+    "Eviction",
+    "FileKind",
+    "FileStore",
+    "UploadTooLarge",
+    "evict_periodically",
+    "format_hint",
+]
+
+logger = logging.getLogger(__name__)
 
 FileKind = Literal["audio", "image"]
-_SUFFIX: dict[str, str] = {"audio": ".mp3", "image": ".png"}
+_SUFFIX: dict[FileKind, str] = {"audio": ".mp3", "image": ".png"}
 _COPY_CHUNK = 1024 * 1024
+
+#: A working copy used (looked up, written) this recently is never evicted, seconds:
+#: a running task may still read it (one attempt runs at most ``task_timeout_s``,
+#: 600 s by default), and a file just written may not be in the object store yet.
+EVICTION_MIN_AGE_S = 3600.0
+#: Seconds between two sweeps of :func:`evict_periodically`.
+EVICTION_PERIOD_S = 60.0
 
 #: Python's built-in MIME table (not the host's mime.types, so every node agrees) plus
 #: types browsers send that it lacks: audio/wav and MediaRecorder's audio/webm.
@@ -55,6 +77,23 @@ for _type, _suffix in (
 
 class UploadTooLarge(MediaError):
     """The upload is larger than the configured byte limit."""
+
+
+@dataclass(frozen=True)
+class Eviction:
+    """What one sweep of the working copies did.
+
+    Attributes:
+        evicted: Files deleted from ``root``; ``freed_bytes``: their total size.
+        kept_bytes: Total size of the working copies left, bytes.
+        unstored: Recorded files kept over the cap because only this node has them
+            (written before the object store was configured).
+    """
+
+    evicted: int = 0
+    freed_bytes: int = 0
+    kept_bytes: int = 0
+    unstored: int = 0
 
 
 class FileStore:
@@ -115,6 +154,15 @@ class FileStore:
                 pipe.hset(self._key(file_id), mapping=record)
             await pipe.execute()
 
+    async def owns(self, kind: FileKind, owner: str, file_id: uuid.UUID) -> bool:
+        """Whether the file exists, is of ``kind`` and belongs to ``owner``, without
+        fetching it: with an object store, a record implies the object (it is put first).
+        """
+        record = await self._redis.hgetall(self._key(file_id))
+        if record.get("kind") != kind or record.get("owner") != owner:
+            return False
+        return self.objects is not None or self.path(kind, file_id).is_file()
+
     async def lookup(self, kind: FileKind, owner: str, file_id: uuid.UUID) -> Path | None:
         """The file's path if it exists, is of ``kind`` and belongs to ``owner``.
 
@@ -128,13 +176,64 @@ class FileStore:
         if record.get("kind") != kind or record.get("owner") != owner:
             return None
         path = self.path(kind, file_id)
-        if path.is_file():
+        if self.objects is None:
+            return path if path.is_file() else None
+        try:
+            os.utime(path)  # its last use: evict() deletes the least recently used
             return path
-        if self.objects is not None and await self.objects.fetch(
-            _object_key(kind, file_id), path, self._max_fetch_bytes
-        ):
+        except FileNotFoundError:
+            pass
+        if await self.objects.fetch(_object_key(kind, file_id), path, self._max_fetch_bytes):
             return path
         return None
+
+    async def evict(self, max_bytes: int, min_age_s: float = EVICTION_MIN_AGE_S) -> Eviction:
+        """Delete the least recently used working copies until they total ``max_bytes``.
+
+        Only with an object store, of which ``root`` is then a cache (without one,
+        ``root`` is the store and nothing is deleted). Only ``root/audio`` and
+        ``root/image`` files named as the store names them are considered, oldest
+        modification time first (:meth:`lookup` updates it), never staging files
+        (``root/tmp``) or partial downloads. Kept even over the cap: a file used in
+        the last ``min_age_s`` seconds, and a recorded file the store lacks
+        (``Eviction.unstored``). A file neither stored nor recorded is an orphan
+        (``register`` failed) and goes. The next lookup fetches a deleted file again.
+
+        Raises:
+            StorageUnavailable: the object store is unreachable (the sweep stops).
+        """
+        if self.objects is None:
+            return Eviction()
+        copies = await asyncio.to_thread(self._working_copies)
+        total = sum(size for _, _, _, size, _ in copies)
+        oldest_kept = time.time() - min_age_s
+        evicted = freed = unstored = 0
+        for path, file_id, key, size, mtime in copies:  # least recently used first
+            if total <= max_bytes or mtime > oldest_kept:
+                break
+            if not await self.objects.exists(key) and await self._redis.exists(self._key(file_id)):
+                unstored += 1  # deleting it would lose it
+                continue
+            # FileNotFoundError: another replica of this node (same root) deleted it.
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime != mtime:
+                    continue  # looked up meanwhile: in use again
+                path.unlink()
+                evicted, freed, total = evicted + 1, freed + size, total - size
+        return Eviction(evicted, freed, total, unstored)
+
+    def _working_copies(self) -> list[tuple[Path, uuid.UUID, str, int, float]]:
+        """(path, file id, object key, size, mtime) of every working copy, oldest first."""
+        copies = []
+        for kind, suffix in _SUFFIX.items():
+            for path in (self.root / kind).glob(f"*{suffix}"):
+                try:
+                    file_id, stat = uuid.UUID(path.stem), path.stat()
+                except (ValueError, FileNotFoundError):
+                    continue  # not a working copy, or just deleted
+                key = _object_key(kind, file_id)
+                copies.append((path, file_id, key, stat.st_size, stat.st_mtime))
+        return sorted(copies, key=lambda copy: copy[4])
 
     async def save_upload(
         self,
@@ -231,6 +330,27 @@ def _object_key(kind: FileKind, file_id: uuid.UUID) -> str:
     return f"{kind}/{file_id}{_SUFFIX[kind]}"
 
 
+async def evict_periodically(
+    files: FileStore, max_bytes: int, period_s: float = EVICTION_PERIOD_S
+) -> None:
+    """Run ``files.evict(max_bytes)`` now and every ``period_s`` seconds, forever.
+
+    A background task of each serving replica that has an object store; a failed
+    sweep (the store unreachable) is logged and the next one tries again.
+    """
+    while True:
+        try:
+            done = await files.evict(max_bytes)
+            if done.evicted:
+                logger.info("Working copies in %s: %s", files.root, done)
+            if done.unstored:
+                message = "%d recorded files in %s are only there, not in the object store"
+                logger.warning(message, done.unstored, files.root)
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            logger.warning("Evicting working copies failed", exc_info=True)
+        await asyncio.sleep(period_s)
+
+
 def format_hint(kind: FileKind, filename: str | None, content_type: str | None) -> str:
     """The suffix to stage an upload under: the client's, if it is a known one.
 
@@ -267,4 +387,3 @@ def _copy_limited(source: BinaryIO, target: BinaryIO, max_bytes: int) -> None:
         if copied > max_bytes:
             raise UploadTooLarge(f"The file is larger than the limit of {max_bytes} bytes")
         target.write(chunk)
-

@@ -46,7 +46,12 @@ class ObjectTooLarge(Exception):
 
 
 class StorageUnavailable(Exception):
-    """The object store cannot be reached or answered with a server error (retry later)."""
+    """The object store cannot be reached or answered with a server error (retry later).
+
+    The API answers it with 503 and ``Retry-After``; the task consumer takes it for an
+    outage, during which a task waits without using up its attempts
+    (:mod:`core.tasks.consumer`).
+    """
 
 
 class ObjectStore(Protocol):
@@ -177,7 +182,10 @@ class S3ObjectStore:
 
     async def put_file(self, key: str, source: Path) -> None:
         await self._call(
-            self._client.upload_file, str(source), self.bucket, self._key(key),
+            self._client.upload_file,
+            str(source),
+            self.bucket,
+            self._key(key),
             Config=self._transfer,
         )
 
@@ -193,7 +201,10 @@ class S3ObjectStore:
         os.close(handle)
         try:
             await self._call(
-                self._client.download_file, self.bucket, self._key(key), partial,
+                self._client.download_file,
+                self.bucket,
+                self._key(key),
+                partial,
                 Config=self._transfer,
             )
             os.replace(partial, target)
@@ -209,7 +220,8 @@ class S3ObjectStore:
 
     def url(self, key: str, expires_s: int) -> str | None:
         return self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)},
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
             ExpiresIn=expires_s,
         )
 

@@ -12,6 +12,17 @@ free slots. An attempt that hit an infrastructure error
 task is failed instead of run again, so a task that kills its worker cannot loop
 forever. Every task thus ends ``completed`` or ``failed``. Handlers must tolerate
 being run twice for the same task.
+
+An outage of the object store (``StorageUnavailable``: every task would fail alike
+until it is back) is not the task's fault, so it does not use up an attempt: the
+entry is released with its delivery count set back (``XCLAIM ... RETRYCOUNT``) and
+tried again after a wait that starts at ``retry_delay_s`` and doubles up to
+``outage_max_delay_s``. Only a task that still meets the outage ``outage_budget_s``
+after it first did is failed ("the file store was unreachable for N s"). The first
+outage's time and the count of outages are kept in the task's record
+(``outage_since``, ``outages``), so the budget and the back-off hold whichever
+consumer takes the next try, across restarts. The task's ``attempts`` counts every
+start, these tries included.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -27,9 +39,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
+from core.stores.objects import StorageUnavailable
 from core.stores.tasks import Task, TaskStore
 
-__all__ = ["ConsumerOptions", "TaskConsumer", "TaskFailed"]
+__all__ = ["ConsumerOptions", "TaskConsumer", "TaskFailed", "is_storage_outage", "outage_delay_s"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +67,12 @@ class ConsumerOptions(BaseModel):
         task_timeout_s: Seconds one attempt may run before the task is failed.
         block_ms: How long one read waits for new entries, in milliseconds.
         retry_delay_s: Seconds before an attempt that hit a retryable error is
-            run again (by any consumer); at most ``lease_s``.
+            run again (by any consumer); at most ``lease_s``. Also the first wait
+            of a task that met an outage.
+        outage_max_delay_s: Longest wait between two tries of a task that meets an
+            outage (the wait doubles from ``retry_delay_s``); at most ``lease_s``.
+        outage_budget_s: Seconds from a task's first outage after which a task that
+            meets it again is failed instead of tried again.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,6 +83,25 @@ class ConsumerOptions(BaseModel):
     task_timeout_s: float = Field(default=600.0, gt=0)
     block_ms: int = Field(default=1000, ge=1)
     retry_delay_s: float = Field(default=1.0, ge=0)
+    outage_max_delay_s: float = Field(default=15.0, gt=0)
+    outage_budget_s: float = Field(default=600.0, ge=0)
+
+
+def is_storage_outage(error: BaseException) -> bool:
+    """The object store is unreachable: every task would fail alike until it is back."""
+    return isinstance(error, StorageUnavailable)
+
+
+def outage_delay_s(outages: int, first_s: float, max_s: float) -> float:
+    """Wait before the next try of a task that met its ``outages``-th outage, seconds.
+
+    ``first_s`` doubled at each outage, capped at ``max_s`` (exponential back-off),
+    of which up to half is random (jitter), so that the tasks held up by one outage do
+    not all come back at the same instant. At least 50 ms, so that a zero
+    ``first_s`` does not hammer a store that is down.
+    """
+    delay = min(max_s, max(first_s, 0.05) * 2 ** min(outages - 1, 32))
+    return delay * random.uniform(0.5, 1.0)
 
 
 class TaskConsumer:
@@ -78,6 +115,8 @@ class TaskConsumer:
         options: Tuning.
         is_retryable: Tells errors worth another delivery (a model replica died)
             from errors that would fail again (anything else).
+        is_outage: Tells errors of an outage, tried again without using up an
+            attempt, until ``outage_budget_s`` (default: ``StorageUnavailable``).
         on_finished: Called with ``(task kind, "completed" | "failed", seconds of
             the last attempt)`` when a task reaches a terminal status (metrics).
     """
@@ -89,6 +128,7 @@ class TaskConsumer:
         handler: Handler,
         options: ConsumerOptions | None = None,
         is_retryable: Callable[[BaseException], bool] = lambda _: False,
+        is_outage: Callable[[BaseException], bool] = is_storage_outage,
         on_finished: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._store = store
@@ -97,6 +137,7 @@ class TaskConsumer:
         self._handler = handler
         self.options = options or ConsumerOptions()
         self._is_retryable = is_retryable
+        self._is_outage = is_outage
         self._on_finished = on_finished or (lambda kind, status, seconds: None)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
@@ -213,15 +254,17 @@ class TaskConsumer:
         )
         return int(pending[0]["times_delivered"]) if pending else 1
 
-    async def _release(self, entry_id: str) -> None:
-        """Give an entry's lease back so that it lapses ``retry_delay_s`` from now.
+    async def _release(self, entry_id: str, delay_s: float, retrycount: int | None = None) -> None:
+        """Give an entry's lease back so that it lapses ``delay_s`` (at most ``lease_s``)
+        from now.
 
         ``XCLAIM ... IDLE`` backdates the entry's idle time; the next ``XAUTOCLAIM``
         scan of any consumer after the delay takes it (this one scans then too).
+        ``retrycount`` sets the entry's delivery count, to which that claim adds one.
         """
         lease_ms = int(self.options.lease_s * 1000)
-        delay_s = min(self.options.retry_delay_s, self.options.lease_s)
-        await self._set_idle(entry_id, max(0, lease_ms - int(delay_s * 1000)))
+        delay_s = min(delay_s, self.options.lease_s)
+        await self._set_idle(entry_id, max(0, lease_ms - int(delay_s * 1000)), retrycount)
         # Scan just after the delay (50 ms after, so the entry's idle time has passed).
         scan_at = time.monotonic() + delay_s + 0.05
         self._last_reclaim = min(self._last_reclaim, scan_at - self.scan_period_s)
@@ -232,9 +275,10 @@ class TaskConsumer:
             with contextlib.suppress(Exception):
                 await self._set_idle(entry_id, 0)
 
-    async def _set_idle(self, entry_id: str, idle_ms: int) -> None:
+    async def _set_idle(self, entry_id: str, idle_ms: int, retrycount: int | None = None) -> None:
         """Keep the entry with this consumer and set its idle time (``XCLAIM ... IDLE
-        ... JUSTID``, which does not count as a delivery)."""
+        ... JUSTID``, which does not count as a delivery) and, if given, its delivery
+        count (``RETRYCOUNT``)."""
         await self._redis.xclaim(
             self._store.stream,
             self._store.group,
@@ -242,8 +286,34 @@ class TaskConsumer:
             min_idle_time=0,
             message_ids=[entry_id],
             idle=idle_ms,
+            retrycount=retrycount,
             justid=True,
         )
+
+    async def _outage(
+        self, task_id: str, entry_id: str, deliveries: int, error: Exception
+    ) -> str | None:
+        """An attempt met an outage: release the entry for a later try that does not
+        count as a delivery; or, once the task's first outage is ``outage_budget_s``
+        old, return the message to fail the task with."""
+        key = self._store._key(task_id)  # the task's record
+        now = time.time()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "outage_since", now)
+            pipe.hincrby(key, "outages", 1)
+            pipe.hget(key, "outage_since")
+            _, outages, since = await pipe.execute()
+        down_s = now - float(since)
+        if down_s >= self.options.outage_budget_s:
+            logger.error("Task %s gave up after %.1f s of outage: %r", task_id, down_s, error)
+            return f"Task gave up: the file store was unreachable for {round(down_s, 1):g} s"
+        options = self.options
+        delay_s = outage_delay_s(outages, options.retry_delay_s, options.outage_max_delay_s)
+        logger.warning("Task %s outage %d, again in %.1f s: %r", task_id, outages, delay_s, error)
+        # The next claim adds one to the delivery count: back to ``deliveries``.
+        with contextlib.suppress(Exception):
+            await self._release(entry_id, delay_s, retrycount=deliveries - 1)
+        return None
 
     async def _process(self, entry_id: str, task_id: str, deliveries: int) -> None:
         started = time.monotonic()
@@ -281,12 +351,17 @@ class TaskConsumer:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            if self._is_outage(error):
+                gave_up = await self._outage(task_id, entry_id, deliveries, error)
+                if gave_up is not None:
+                    await finish(kind, error=gave_up)
+                return
             if self._is_retryable(error) and deliveries < self.options.max_attempts:
                 # The entry stays pending; its lease lapses after retry_delay_s and a
                 # consumer retries it (should the release fail, after lease_s).
                 logger.warning("Task %s attempt %d will be retried: %r", task_id, deliveries, error)
                 with contextlib.suppress(Exception):
-                    await self._release(entry_id)
+                    await self._release(entry_id, self.options.retry_delay_s)
                 return
             logger.exception("Task %s failed", task_id)
             await finish(kind, error=f"Internal error while processing the task: {error}")

@@ -26,10 +26,11 @@ from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKin
 from core.plugins.host import ModelCallTimeout, PluginResult
 from core.reading.assess import Assessment, HeardWord, RefWord
 from core.stores.connection import connect
-from core.stores.files import FileStore
+from core.stores.files import FileStore, evict_periodically
 from core.stores.known_models import KnownModels
+from core.stores.objects import StorageUnavailable
 from core.stores.tasks import TaskStore
-from core.tasks.consumer import TaskConsumer, TaskFailed
+from core.tasks.consumer import TaskConsumer, TaskFailed, is_storage_outage
 from core.tasks.runner import TaskRunner
 from serve_app.args import WorkerConfig
 from serve_app.discovery import ModelDirectory, ModelUnavailable
@@ -48,11 +49,15 @@ _RETRYABLE = (
     # Redis restarting: the task's records are intact, only this attempt broke.
     RedisConnectionError,
     RedisTimeoutError,
+    # The object store unreachable: an outage, tried again without using up an attempt
+    # (is_storage_outage) until the worker's outage_budget_s.
+    StorageUnavailable,
 )
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A model replica died or was unavailable, or Redis was: worth another attempt."""
+    """A model replica died or was unavailable, or Redis or the object store was:
+    worth another attempt."""
     return isinstance(error, _RETRYABLE)
 
 
@@ -144,10 +149,11 @@ class Pipeline:
         self._metrics = get_metrics()
         self._redis = connect(settings.redis_url)
         context = serve.get_replica_context()
+        files = FileStore(
+            self._redis, settings.key_prefix, settings.data_dir, settings.object_store()
+        )
         runner = TaskRunner(
-            FileStore(
-                self._redis, settings.key_prefix, settings.data_dir, settings.object_store()
-            ),
+            files,
             HandleGateway(
                 ModelDirectory(
                     ttl_s=catalog_ttl_s,
@@ -167,11 +173,18 @@ class Pipeline:
             handler=runner.run,
             options=config,
             is_retryable=is_retryable,
+            is_outage=is_storage_outage,
             on_finished=self._finished,
         )
         loop = asyncio.get_running_loop()
         self._loop = loop.create_task(self._consumer.run())
         self._gauges = loop.create_task(self._update_gauges())
+        # With an object store, data_dir is this node's working copy: keep it under its cap.
+        self._evictions = (
+            loop.create_task(evict_periodically(files, settings.working_copy_max_bytes))
+            if files.objects is not None
+            else None
+        )
 
     def _finished(self, kind: str, status: str, seconds: float) -> None:
         self._metrics.task_finished(kind, status)
@@ -196,4 +209,6 @@ class Pipeline:
         await self._consumer.stop()
         self._loop.cancel()
         self._gauges.cancel()
+        if self._evictions is not None:
+            self._evictions.cancel()
         await self._redis.aclose()

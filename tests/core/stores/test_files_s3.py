@@ -15,21 +15,21 @@ from tests.conftest import S3_BUCKET, S3_KEYS, free_ports
 LIMITS = {"max_bytes": 10_000_000, "max_audio_duration_s": 600, "max_image_pixels": 10**8}
 
 
-def s3(endpoint: str, prefix: str) -> S3ObjectStore:
-    return S3ObjectStore(S3_BUCKET, prefix, endpoint_url=endpoint, region="us-east-1",
-                         credentials=S3_KEYS)
-
-
 def test_a_file_saved_on_one_node_is_read_on_another(
     connect, prefix, tmp_path, seaweed, sample_audio
 ):
     async def scenario():
         async with connect() as redis:
-            objects = s3(seaweed, prefix.replace(":", "/"))
+            objects = seaweed.store(prefix.replace(":", "/"))
             node_a = FileStore(redis, prefix, tmp_path / "a", objects)
             node_b = FileStore(redis, prefix, tmp_path / "b", objects)  # its own empty disk
             with sample_audio.open("rb") as upload:
                 file_id = await node_a.save_upload("audio", "alice", upload, "r.mp3", **LIMITS)
+            assert not node_b.path("audio", file_id).exists()
+            # Checking that it exists (a task's input) fetches nothing.
+            assert await node_b.owns("audio", "alice", file_id)
+            assert not await node_b.owns("audio", "bob", file_id)
+            assert not await node_b.owns("image", "alice", file_id)
             assert not node_b.path("audio", file_id).exists()
             path = await node_b.lookup("audio", "alice", file_id)
             assert path is not None and path.is_relative_to(tmp_path / "b")
@@ -50,9 +50,14 @@ def test_an_unreachable_store_refuses_the_upload_and_leaves_nothing(
     connect, prefix, tmp_path, sample_audio
 ):
     [port] = free_ports(1)
-    dead = S3ObjectStore(S3_BUCKET, endpoint_url=f"http://127.0.0.1:{port}",
-                         region="us-east-1", credentials=S3_KEYS, connect_timeout_s=0.5,
-                         max_attempts=1)
+    dead = S3ObjectStore(
+        S3_BUCKET,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        credentials=S3_KEYS,
+        connect_timeout_s=0.5,
+        max_attempts=1,
+    )
 
     async def scenario():
         async with connect() as redis:

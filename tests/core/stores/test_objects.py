@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import httpx
 import pytest
@@ -25,9 +26,7 @@ from tests.conftest import free_ports
 def store(request, tmp_path):
     if request.param == "local":
         return LocalObjectStore(tmp_path / "objects")
-    endpoint = request.getfixturevalue("seaweed")
-    return S3ObjectStore(BUCKET, f"{request.node.name}/", endpoint_url=endpoint,
-                         region="us-east-1", credentials=KEYS)
+    return request.getfixturevalue("seaweed").store(f"{request.node.name}/")
 
 
 def test_a_file_round_trips_and_can_be_deleted(store, tmp_path):
@@ -70,13 +69,12 @@ def test_an_s3_url_downloads_over_http(seaweed, tmp_path):
 
 
 async def _test_an_s3_url_downloads_over_http(seaweed, tmp_path):
-    store = S3ObjectStore(BUCKET, "u/", endpoint_url=seaweed, region="us-east-1",
-                          credentials=KEYS)
+    store = seaweed.store("u/")
     source = tmp_path / "a.mp3"
     source.write_bytes(b"ID3 not really an mp3")
     await store.put_file("audio/a.mp3", source)
     url = store.url("audio/a.mp3", expires_s=60)
-    assert url.startswith(seaweed) and "Signature" in url
+    assert url.startswith(seaweed.endpoint) and "Signature" in url
     assert httpx.get(url).content == source.read_bytes()
     assert LocalObjectStore(tmp_path / "l").url("audio/a.mp3", 60) is None
 
@@ -87,14 +85,46 @@ def test_an_unreachable_store_is_unavailable_not_missing(tmp_path):
 
 async def _test_an_unreachable_store_is_unavailable_not_missing(tmp_path):
     [port] = free_ports(1)  # nothing listens there
-    store = S3ObjectStore(BUCKET, endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1",
-                          credentials=KEYS, connect_timeout_s=0.5, max_attempts=1)
+    store = S3ObjectStore(
+        BUCKET,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        credentials=KEYS,
+        connect_timeout_s=0.5,
+        max_attempts=1,
+    )
     with pytest.raises(StorageUnavailable):
         await store.exists("audio/x.mp3")
     source = tmp_path / "a"
     source.write_bytes(b"a")
     with pytest.raises(StorageUnavailable):
         await store.put_file("audio/x.mp3", source)
+
+
+def test_a_stopped_store_is_unavailable_and_keeps_its_objects_over_a_restart(seaweed, tmp_path):
+    """An outage is StorageUnavailable within the connect timeout, and the server's data
+    survives it (the same folder and ports after the restart)."""
+    store = seaweed.store("restart/", connect_timeout_s=1, max_attempts=1)
+    source = tmp_path / "before.mp3"
+    source.write_bytes(os.urandom(100_000))
+    asyncio.run(store.put_file("audio/before.mp3", source))
+    seaweed.stop()
+    try:
+        for call in (
+            lambda: store.exists("audio/before.mp3"),
+            lambda: store.fetch("audio/before.mp3", tmp_path / "during.mp3", max_bytes=10**6),
+            lambda: store.put_file("audio/during.mp3", source),
+        ):
+            began = time.monotonic()
+            with pytest.raises(StorageUnavailable):
+                asyncio.run(call())
+            assert time.monotonic() - began < 5
+        assert not (tmp_path / "during.mp3").exists()
+    finally:
+        seaweed.start()
+    target = tmp_path / "after.mp3"
+    assert asyncio.run(store.fetch("audio/before.mp3", target, max_bytes=10**6))
+    assert target.read_bytes() == source.read_bytes()
 
 
 def test_a_storage_url_picks_the_backend(tmp_path):
