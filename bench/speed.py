@@ -34,6 +34,9 @@ modules move. This script imports nothing from the project's packages (``core``,
     .venv/bin/python -m bench.speed --base b3ce718   # base, then this tree
     .venv/bin/python -m bench.speed                  # this tree only
     .venv/bin/python bench/speed.py --base b3ce718 --tree /tmp/other-worktree --rounds 2
+    # files in a local folder, then in an S3 store (README "Files in S3"), alternating:
+    .venv/bin/python -m bench.speed --rounds 2 --variant-env FMR_STORAGE_URL=s3://b/p \
+        --variant-env FMR_S3_ENDPOINT_URL=http://127.0.0.1:8333 --variant-env AWS_...
 
 The service machinery (worktrees, the service's processes, their CPU time) is in
 ``bench/tree_service.py``, the helpers shared with ``bench/serving.py`` in
@@ -244,14 +247,16 @@ def burst(url: str, auth: Login, body: dict[str, str], count: int, finished_task
     }
 
 
-def measure(label: str, tree: Path, round_: int, args: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    label: str, tree: Path, round_: int, args: argparse.Namespace, variant: list[str] = ()
+) -> dict[str, Any]:
     """One JSON row: every phase of the module docstring on a fresh service of ``tree``."""
     commit = git("rev-parse", "HEAD", cwd=tree)
     dirty = bool(git("status", "--porcelain", "--untracked-files=no", cwd=tree))
     log(f"{label}: {tree} at {commit[:10]}{' (uncommitted changes)' if dirty else ''}")
     row: dict[str, Any] = {"label": label, "commit": commit, "dirty": dirty, "tree": str(tree),
                            "round": round_, "loadavg_1m": round(os.getloadavg()[0], 2)}
-    extra_env = dict(item.split("=", 1) for item in args.env)
+    extra_env = dict(item.split("=", 1) for item in [*args.env, *variant])
     if extra_env:
         row["env"] = extra_env
     service = Service(tree, args.ready_timeout, extra_env)
@@ -306,6 +311,10 @@ def main() -> None:
                         help="seconds for the service to become ready")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment of the service (both trees), repeatable")
+    parser.add_argument("--variant-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="also measure each tree with this extra environment, right "
+                        "after it without (label suffix '+env'), repeatable; e.g. the "
+                        "FMR_STORAGE_URL of an S3 store against the local folder")
     parser.add_argument("--out", type=Path, help="append the JSON lines to this file")
     parser.add_argument("--keep-logs", type=Path,
                         help="copy each service's Serve logs into a subfolder of this folder")
@@ -321,13 +330,16 @@ def main() -> None:
     started = time.monotonic()
     for round_ in range(args.rounds):
         for label, tree in trees:
-            row = measure(label, tree, round_, args)
-            line = json.dumps(row)
-            print(line, flush=True)
-            if args.out:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                with args.out.open("a") as out:
-                    out.write(line + "\n")
+            variants = [(label, [])]
+            if args.variant_env:
+                variants.append((f"{label}+env", args.variant_env))
+            for name, variant in variants:
+                line = json.dumps(measure(name, tree, round_, args, variant))
+                print(line, flush=True)
+                if args.out:
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    with args.out.open("a") as out:
+                        out.write(line + "\n")
     log(f"done in {time.monotonic() - started:.0f} s")
 
 

@@ -24,10 +24,14 @@ from ray.serve.context import _get_global_client
 from ray.serve.schema import ServeDeploySchema
 
 from core.plugins import BUNDLED_PLUGIN_DIR
+from tests.conftest import S3_KEYS, free_port, wait_until
 from tests.conftest import TEST_PLUGIN_DIR as TESTS_PLUGIN_DIR
-from tests.conftest import free_port, wait_until
 
 APP_NAME = "follow_my_reading"
+#: The same API with its files in SeaweedFS (S3), at ``/s3`` (see ``serve_cluster``).
+S3_APP, S3_ROUTE = "follow_my_reading_s3", "/s3"
+#: File backends the tests of files run against (``backend_http``).
+BACKENDS = ("local", "s3")
 TEST_PLUGIN_DIR = str(TESTS_PLUGIN_DIR)
 PLUGIN_DIRS = [str(BUNDLED_PLUGIN_DIR), TEST_PLUGIN_DIR]
 #: GPUs Ray is told the machine has (none really exist).
@@ -77,6 +81,8 @@ class ServeCluster:
     port: int
     env: dict[str, str]
     metrics_port: int
+    s3_env: dict[str, str]
+    s3_dirs: dict[str, str]
 
     def config(self, models: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """A multi-application Serve config: the API app plus one app per model."""
@@ -92,6 +98,13 @@ class ServeCluster:
                     "runtime_env": runtime_env,
                     "args": API_ARGS,
                 },
+                {
+                    "name": S3_APP,
+                    "route_prefix": S3_ROUTE,
+                    "import_path": "serve_app.ingress:build_app",
+                    "runtime_env": {"env_vars": self.s3_env},
+                    "args": self._s3_api_args(),
+                },
                 *(
                     {
                         "name": name,
@@ -104,6 +117,16 @@ class ServeCluster:
                 ),
             ],
         }
+
+    def _s3_api_args(self) -> dict[str, Any]:
+        """``API_ARGS`` with the ingress and the pipeline each on its own data folder, as
+        on two nodes: every file a task reads, or a download serves, that the other
+        deployment wrote has to come through S3."""
+        args = copy.deepcopy(API_ARGS)
+        for deployment, folder in self.s3_dirs.items():
+            actor = args[deployment]["ray_actor_options"]
+            actor["runtime_env"] = {"env_vars": {**self.s3_env, "FMR_DATA_DIR": folder}}
+        return args
 
     def deploy(self, models: dict[str, dict[str, Any]] | None = None) -> None:
         """Deploy (or redeploy) the config, like ``serve deploy``; does not wait."""
@@ -125,11 +148,30 @@ class ServeCluster:
 
 @pytest.fixture(scope="session")
 def serve_cluster(
-    redis_url: str, key_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str, key_prefix: str, tmp_path_factory: pytest.TempPathFactory, seaweed
 ) -> Iterator[ServeCluster]:
-    """Ray (2 CPUs, 2 declared GPUs) with the service deployed from its config."""
+    """Ray (2 CPUs, 2 declared GPUs) with the service deployed from its config: the API
+    with files in a folder at ``/``, and with files in SeaweedFS at ``/s3``."""
     data_dir = tmp_path_factory.mktemp("files")
-    env = {"FMR_REDIS_URL": redis_url, "FMR_KEY_PREFIX": key_prefix, "FMR_DATA_DIR": str(data_dir)}
+    # Session accounts log in once: their tokens must outlive the whole session
+    # (token expiry itself is tested in tests/api/test_auth.py).
+    tokens = {"FMR_ACCESS_TOKEN_EXPIRE_MINUTES": "240"}
+    env = {
+        "FMR_REDIS_URL": redis_url, "FMR_KEY_PREFIX": key_prefix, "FMR_DATA_DIR": str(data_dir),
+        **tokens,
+    }
+    s3_env = {
+        **tokens,
+        "FMR_REDIS_URL": redis_url,
+        "FMR_KEY_PREFIX": f"{key_prefix}s3:",
+        "FMR_DATA_DIR": str(tmp_path_factory.mktemp("s3-matcher-files")),
+        "FMR_STORAGE_URL": f"s3://{seaweed.bucket}/serve-{key_prefix.rstrip(':')}",
+        "FMR_S3_ENDPOINT_URL": seaweed.endpoint,
+        "AWS_ACCESS_KEY_ID": S3_KEYS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": S3_KEYS["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    s3_dirs = {d: str(tmp_path_factory.mktemp(f"s3-{d}-files")) for d in ("ingress", "pipeline")}
     port, metrics_port = free_port(), free_port()
     with pytest.MonkeyPatch.context() as patch:
         # Serve's proxy (uvicorn) would otherwise take the client address from a
@@ -142,15 +184,19 @@ def serve_cluster(
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         cluster = ServeCluster(
-            url=f"http://127.0.0.1:{port}", port=port, env=env, metrics_port=metrics_port
+            url=f"http://127.0.0.1:{port}", port=port, env=env, metrics_port=metrics_port,
+            s3_env=s3_env, s3_dirs=s3_dirs,
         )
         cluster.deploy()
-        cluster.wait_running({APP_NAME, *MODELS})
-        wait_until(
-            lambda: httpx.get(f"{cluster.url}/v1/health/readiness").status_code == 200,
-            60,
-            what="the service ready",
-        )
+        cluster.wait_running(session_apps())
+        for route in ("", S3_ROUTE):
+            wait_until(
+                lambda route=route: httpx.get(
+                    f"{cluster.url}{route}/v1/health/readiness"
+                ).status_code == 200,
+                60,
+                what=f"the service at {route or '/'} ready",
+            )
         yield cluster
     finally:
         serve.shutdown()
@@ -163,6 +209,11 @@ def serve_url(serve_cluster: ServeCluster) -> str:
     return serve_cluster.url
 
 
+def session_apps() -> set[str]:
+    """The names of the applications the session's config deploys."""
+    return {APP_NAME, S3_APP, *MODELS}
+
+
 def models_copy() -> dict[str, dict[str, Any]]:
     """A deep copy of the session's model applications, to edit and redeploy."""
     return copy.deepcopy(MODELS)
@@ -171,6 +222,19 @@ def models_copy() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def http(serve_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=serve_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_http(request: pytest.FixtureRequest, serve_url: str) -> Iterator[httpx.Client]:
+    """A client of the API with files in a folder (``local``) or in SeaweedFS (``s3``).
+
+    A module whose tests touch files runs them on both by overriding ``http``,
+    ``account`` and ``uploaded`` with module-scoped fixtures built on this one
+    (``tests/serve_app/integration/both_backends/``).
+    """
+    route = S3_ROUTE if request.param == "s3" else ""
+    with httpx.Client(base_url=f"{serve_url}{route}", timeout=60) as client:
         yield client
 
 
@@ -227,6 +291,12 @@ def wait_for_task(
 @pytest.fixture(scope="session")
 def uploaded(http: httpx.Client, account: Account, sample_audio: Path, sample_image: Path) -> dict:
     """The sample recording and photo uploaded once for the session's account."""
+    return upload_samples(http, account, sample_audio, sample_image)
+
+
+def upload_samples(http: httpx.Client, account: Account, sample_audio: Path, sample_image: Path
+                   ) -> dict[str, str]:
+    """Upload the sample recording and photo; their file ids by kind."""
     audio = upload(http, account, "audio", sample_audio)
     image = upload(http, account, "image", sample_image)
     assert audio.status_code == 200, audio.text

@@ -39,6 +39,7 @@ from tests.serve_app.integration.conftest import (
     Account,
     make_account,
     models_copy,
+    session_apps,
     upload,
 )
 
@@ -81,7 +82,7 @@ def faulty(serve_cluster) -> Iterator[None]:
     serve_cluster.wait_running({APP_NAME, FAULTY_APP})
     yield
     serve_cluster.deploy()
-    wait_until(lambda: set(serve.status().applications) == {APP_NAME, *models_copy()}, 120,
+    wait_until(lambda: set(serve.status().applications) == session_apps(), 120,
                interval_s=0.5, what="the session config restored")
 
 

@@ -20,11 +20,11 @@ from ray import serve
 
 from tests.conftest import wait_until
 from tests.serve_app.integration.conftest import (
-    APP_NAME,
     DECLARED_GPUS,
     PLUGIN_DIRS,
     make_account,
     models_copy,
+    session_apps,
     upload,
     wait_for_task,
 )
@@ -67,7 +67,7 @@ def restore_config(serve_cluster):
     """Redeploy the session's own config after a test that changed it."""
     yield
     serve_cluster.deploy()
-    wait_until(lambda: set(serve.status().applications) == {APP_NAME, *models_copy()}, 120,
+    wait_until(lambda: set(serve.status().applications) == session_apps(), 120,
                interval_s=0.5, what="the session config restored")
 
 
