@@ -46,6 +46,12 @@ class Settings(BaseSettings):
             copy in ``data_dir`` is kept under, in bytes: the least recently used
             files beyond it are deleted every minute (fetched again when needed;
             files used in the last hour stay). Ignored without ``storage_url``.
+        download_redirect_min_bytes: With ``storage_url``, downloads of files of at
+            least this many bytes answer 307 with a presigned URL of the object
+            instead of passing the bytes through the API; unset (the default): never.
+            The clients must reach the store's endpoint.
+        download_url_ttl_s: Lifetime of such a URL, in seconds (at most 7 days, S3's
+            limit for presigned URLs).
         key_prefix: Prefix of every Redis key this service writes.
         max_upload_bytes: Largest accepted upload, in bytes.
         max_audio_duration_s: Longest accepted recording, in seconds.
@@ -92,6 +98,8 @@ class Settings(BaseSettings):
     storage_url: str | None = None
     s3_endpoint_url: str | None = None
     working_copy_max_bytes: int = Field(default=2 * 1024**3, gt=0)
+    download_redirect_min_bytes: int | None = Field(default=None, ge=0)
+    download_url_ttl_s: int = Field(default=300, gt=0, le=7 * 24 * 3600)
     key_prefix: str = "fmr:"
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_audio_duration_s: float = Field(default=30 * 60, gt=0)

@@ -6,6 +6,7 @@ import uuid
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, UploadFile, status
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from api.schemas import (
@@ -22,6 +23,8 @@ from core.results import RESULT_TYPES
 from core.stores.files import FileKind
 from core.stores.tasks import Task, TaskKind, TaskStatus
 from core.stores.users import User
+
+_MEDIA_TYPES: dict[FileKind, str] = {"audio": "audio/mpeg", "image": "image/png"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -124,6 +127,30 @@ async def require_file(services: Services, user: User, kind: FileKind, file_id: 
     """404 "No such {kind} file available" unless the user owns that file."""
     if not await services.files.owns(kind, user.username, file_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} file available")
+
+
+async def send_file(
+    services: Services, user: User, kind: FileKind, file_id: uuid.UUID
+) -> Response:
+    """The user's file: its bytes, or a 307 to a presigned URL of the stored object when
+    ``download_redirect_min_bytes`` is set and the file is at least that large.
+
+    Raises:
+        HTTPException: 404 "File not found" unless the user owns such a file.
+        StorageUnavailable: the object store is unreachable (503, error handler).
+    """
+    settings = services.settings
+    if settings.download_redirect_min_bytes is not None:
+        url = await services.files.download_url(
+            kind, user.username, file_id, settings.download_redirect_min_bytes,
+            settings.download_url_ttl_s,
+        )
+        if url is not None:
+            return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT)
+    path = await services.files.lookup(kind, user.username, file_id)
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found")
+    return FileResponse(path, media_type=_MEDIA_TYPES[kind], filename=path.name)
 
 
 async def require_task(services: Services, user: User, task_id: uuid.UUID) -> Task:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, UploadFile, status
+from fastapi import APIRouter, Depends, UploadFile
 from fastapi.responses import FileResponse
 
 from api.deps import CurrentUser, ServicesDep, get_current_active_user
@@ -15,6 +15,7 @@ from api.routes.common import (
     missing_inputs,
     models_response,
     save_upload,
+    send_file,
     task_not_ready,
     task_result,
 )
@@ -65,14 +66,15 @@ async def upload_image(
     summary="Download an image file (png) by its id.",
     responses={
         200: {"content": {"image/png": {}}, "description": "The file (.png)"},
+        307: {
+            "description": "With FMR_DOWNLOAD_REDIRECT_MIN_BYTES set, a file at least that "
+            "large: a time-limited presigned URL of the object store in `Location`"
+        },
         **documented((404, "No file with this id belongs to the user.", "File not found")),
     },
 )
 async def download_image_file(file: uuid.UUID, user: CurrentUser, services: ServicesDep):
-    path = await services.files.lookup("image", user.username, file)
-    if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "File not found")
-    return FileResponse(path, media_type="image/png", filename=f"{file}.png")
+    return await send_file(services, user, "image", file)
 
 
 @router.get("/models", response_model=ModelsDataReponse, summary="Available (loaded) image models.")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import mimetypes
 import os
 import tempfile
 import time
@@ -34,11 +33,11 @@ from redis.asyncio import Redis
 from core.errors import MediaError
 from core.stores.objects import ObjectStore
 from core.uploads.audio import (
-    ALLOWED_AUDIO_EXTENSIONS,
     DEFAULT_DECODE_TIMEOUT_S,
     convert_upload_to_mp3,
 )
-from core.uploads.images import ALLOWED_IMAGE_EXTENSIONS, convert_upload_to_png
+from core.uploads.hints import MIME_TYPES, format_hint
+from core.uploads.images import convert_upload_to_png
 
 __all__ = [
     "Eviction",
@@ -46,7 +45,7 @@ __all__ = [
     "FileStore",
     "UploadTooLarge",
     "evict_periodically",
-    "format_hint",
+    "format_hint",  # re-exported from core.uploads.hints
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,19 +60,6 @@ _COPY_CHUNK = 1024 * 1024
 EVICTION_MIN_AGE_S = 3600.0
 #: Seconds between two sweeps of :func:`evict_periodically`.
 EVICTION_PERIOD_S = 60.0
-
-#: Python's built-in MIME table (not the host's mime.types, so every node agrees) plus
-#: types browsers send that it lacks: audio/wav and MediaRecorder's audio/webm.
-_MIME_TYPES = mimetypes.MimeTypes()
-for _type, _suffix in (
-    ("audio/webm", ".webm"),
-    ("audio/wav", ".wav"),
-    ("audio/wave", ".wav"),
-    ("audio/vnd.wave", ".wav"),
-    ("audio/x-m4a", ".m4a"),
-):
-    _MIME_TYPES.add_type(_type, _suffix)
-
 
 class UploadTooLarge(MediaError):
     """The upload is larger than the configured byte limit."""
@@ -162,6 +148,26 @@ class FileStore:
         if record.get("kind") != kind or record.get("owner") != owner:
             return False
         return self.objects is not None or self.path(kind, file_id).is_file()
+
+    async def download_url(
+        self, kind: FileKind, owner: str, file_id: uuid.UUID, min_bytes: int, expires_s: int
+    ) -> str | None:
+        """A presigned URL of the stored object, for a redirect instead of streaming it
+        through the API: only with an object store that gives URLs, for a file of
+        ``owner`` of at least ``min_bytes`` bytes; the URL is valid ``expires_s`` seconds
+        and answers with the file's MIME type and name. None otherwise.
+
+        Raises:
+            StorageUnavailable: the object store is unreachable.
+        """
+        if self.objects is None or not await self.owns(kind, owner, file_id):
+            return None
+        key = _object_key(kind, file_id)
+        size = await self.objects.size(key)
+        if size is None or size < min_bytes:
+            return None
+        name = f"{file_id}{_SUFFIX[kind]}"
+        return self.objects.url(key, expires_s, MIME_TYPES.guess_type(name)[0], name)
 
     async def lookup(self, kind: FileKind, owner: str, file_id: uuid.UUID) -> Path | None:
         """The file's path if it exists, is of ``kind`` and belongs to ``owner``.
@@ -349,35 +355,6 @@ async def evict_periodically(
         except Exception:  # noqa: BLE001 - the next sweep tries again
             logger.warning("Evicting working copies failed", exc_info=True)
         await asyncio.sleep(period_s)
-
-
-def format_hint(kind: FileKind, filename: str | None, content_type: str | None) -> str:
-    """The suffix to stage an upload under: the client's, if it is a known one.
-
-    ffprobe weighs a matching extension when content alone is ambiguous (raw ADTS
-    AAC, mp3 behind junk bytes), so a plausible suffix helps it; an unknown one is
-    dropped so that a hostile name (``.txt``, ``.m3u8``) cannot steer it toward a
-    demuxer outside the allow-list. Never used to accept or refuse a file.
-
-    Args:
-        kind: ``"audio"`` or ``"image"``.
-        filename: The client's file name, e.g. ``"a.mp3"``, ``"blob"``, ``" "``.
-        content_type: The part's MIME type, e.g. ``"audio/mpeg"``; parameters such
-            as ``;codecs=opus`` are ignored.
-
-    Returns:
-        A suffix from ``ALLOWED_AUDIO_EXTENSIONS`` / ``ALLOWED_IMAGE_EXTENSIONS``
-        (``".mp3"``), or ``""`` when neither hint names one.
-    """
-    allowed = ALLOWED_AUDIO_EXTENSIONS if kind == "audio" else ALLOWED_IMAGE_EXTENSIONS
-    suffix = Path(filename or "").suffix.lower()
-    if suffix in allowed:
-        return suffix
-    mime = (content_type or "").split(";", 1)[0].strip().lower()
-    for guess in _MIME_TYPES.guess_all_extensions(mime) if mime else []:
-        if guess in allowed:
-            return guess
-    return ""
 
 
 def _copy_limited(source: BinaryIO, target: BinaryIO, max_bytes: int) -> None:

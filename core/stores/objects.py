@@ -78,8 +78,23 @@ class ObjectStore(Protocol):
         """Remove the object; no error if there is none."""
         ...
 
-    def url(self, key: str, expires_s: int) -> str | None:
-        """A time-limited download URL for the object, or None if the store has none."""
+    async def size(self, key: str) -> int | None:
+        """The object's size in bytes; None if there is none.
+
+        Raises:
+            StorageUnavailable: the store cannot be reached.
+        """
+        ...
+
+    def url(
+        self, key: str, expires_s: int, content_type: str | None = None,
+        filename: str | None = None,
+    ) -> str | None:
+        """A time-limited download URL for the object, or None if the store has none.
+
+        ``content_type`` and ``filename`` set the ``Content-Type`` and the attachment
+        name of the answer to that URL.
+        """
         ...
 
 
@@ -120,7 +135,16 @@ class LocalObjectStore:
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def url(self, key: str, expires_s: int) -> str | None:
+    async def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def url(
+        self, key: str, expires_s: int, content_type: str | None = None,
+        filename: str | None = None,
+    ) -> str | None:
         return None
 
 
@@ -218,11 +242,21 @@ class S3ObjectStore:
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
-    def url(self, key: str, expires_s: int) -> str | None:
+    async def size(self, key: str) -> int | None:
+        head = await self._head(key)
+        return None if head is None else int(head["ContentLength"])
+
+    def url(
+        self, key: str, expires_s: int, content_type: str | None = None,
+        filename: str | None = None,
+    ) -> str | None:
+        params = {"Bucket": self.bucket, "Key": self._key(key)}
+        if content_type:
+            params["ResponseContentType"] = content_type
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return self._client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key)},
-            ExpiresIn=expires_s,
+            "get_object", Params=params, ExpiresIn=expires_s
         )
 
     async def _head(self, key: str) -> dict[str, Any] | None:

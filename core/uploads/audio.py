@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: Upload suffixes of the API spec, verbatim, plus ``.webm`` (browsers' MediaRecorder).
-#: Only a hint to ffprobe (``core.stores.files.format_hint``): the content decides what is
+#: Only a hint to ffprobe (``core.uploads.hints.format_hint``): the content decides what is
 #: accepted. ``.acc`` is the spec's typo for ``.aac``.
 ALLOWED_AUDIO_EXTENSIONS = frozenset(
     {".acc", ".aac", ".mp3", ".m4a", ".oga", ".ogv", ".ogg", ".opus", ".wav", ".webm"}

@@ -33,7 +33,7 @@ __all__ = [
 
 StrPath = str | os.PathLike[str]
 
-#: Upload suffixes of the API spec; only a hint (``core.stores.files.format_hint``), never
+#: Upload suffixes of the API spec; only a hint (``core.uploads.hints.format_hint``), never
 #: the gate: Pillow's format detection on the content decides.
 ALLOWED_IMAGE_EXTENSIONS = frozenset(
     {".avif", ".bmp", ".gif", ".ico", ".jpeg", ".jpg", ".png", ".svg", ".tif", ".tiff", ".webp"}

@@ -12,7 +12,8 @@ from PIL import Image
 
 from core.audio import load_audio
 from core.errors import MediaError
-from core.stores.files import FileStore, UploadTooLarge, format_hint
+from core.stores.files import FileStore, UploadTooLarge
+from core.uploads.hints import format_hint
 
 LIMITS = {"max_bytes": 10 * 1024 * 1024, "max_audio_duration_s": 600.0, "max_image_pixels": 10**7}
 
