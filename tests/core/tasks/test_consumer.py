@@ -430,12 +430,14 @@ def test_task_that_kills_its_worker_every_time_is_given_up(connect, prefix, poll
 
 def test_lease_is_renewed_while_a_long_task_runs(connect, prefix, poll):
     # The task runs for three lease periods while a second consumer keeps looking for
-    # lapsed leases: it must not take the task over.
+    # lapsed leases: it must not take the task over. A longer lease than the other
+    # tests': under CI load a 0.5-s lease was seen to lapse between two renewals.
+    lease_s = 3 * LEASE_S
     calls = []
 
     async def slow(task):
         calls.append("A")
-        await asyncio.sleep(3 * LEASE_S)
+        await asyncio.sleep(3 * lease_s)
         return {"by": "A"}
 
     async def thief(task):
@@ -446,10 +448,10 @@ def test_lease_is_renewed_while_a_long_task_runs(connect, prefix, poll):
         async with connect() as redis:
             store = TaskStore(redis, prefix)
             ids = await submit(store)
-            a = TaskConsumer(store, "A", slow, options())
+            a = TaskConsumer(store, "A", slow, options(lease_s=lease_s))
             async with running(a):
                 await poll(lambda: _in_progress(store, ids[0]), DEADLINE_S, what="A started")
-                async with running(TaskConsumer(store, "B", thief, options())):
+                async with running(TaskConsumer(store, "B", thief, options(lease_s=lease_s))):
                     await wait_finished(store, ids, poll)
             task = await store.get(ids[0])
             assert task.status is TaskStatus.COMPLETED
