@@ -223,6 +223,16 @@ def stop(process: subprocess.Popen, grace_s: float = 3.0) -> None:
             process.wait(timeout=10)
 
 
+def unreachable_store() -> S3ObjectStore:
+    """An S3 store whose endpoint is a free loopback port: every call fails fast with
+    ``StorageUnavailable`` (0.5-s connect timeout, one attempt)."""
+    [port] = free_ports(1)
+    return S3ObjectStore(
+        S3_BUCKET, endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1",
+        credentials=S3_KEYS, connect_timeout_s=0.5, max_attempts=1,
+    )
+
+
 class SeaweedServer:
     """A SeaweedFS server (``weed server -s3``) on loopback, restartable by tests.
 

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from core.stores.files import FileStore
-from core.stores.objects import S3ObjectStore, StorageUnavailable
-from tests.conftest import S3_BUCKET, S3_KEYS, free_ports
+from core.stores.objects import StorageUnavailable
+from tests.conftest import unreachable_store
 
 LIMITS = {"max_bytes": 10_000_000, "max_audio_duration_s": 600, "max_image_pixels": 10**8}
 
@@ -49,15 +49,7 @@ def test_a_file_saved_on_one_node_is_read_on_another(
 def test_an_unreachable_store_refuses_the_upload_and_leaves_nothing(
     connect, prefix, tmp_path, sample_audio
 ):
-    [port] = free_ports(1)
-    dead = S3ObjectStore(
-        S3_BUCKET,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region="us-east-1",
-        credentials=S3_KEYS,
-        connect_timeout_s=0.5,
-        max_attempts=1,
-    )
+    dead = unreachable_store()
 
     async def scenario():
         async with connect() as redis:

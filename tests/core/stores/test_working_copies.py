@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from api.settings import Settings
 from core.stores.files import Eviction, FileStore, evict_periodically
-from core.stores.objects import S3ObjectStore, StorageUnavailable
-from tests.conftest import S3_BUCKET, S3_KEYS, free_ports
+from core.stores.objects import StorageUnavailable
+from tests.conftest import unreachable_store
 
 SIZE = 10_000
 
@@ -108,15 +108,7 @@ def test_without_an_object_store_nothing_is_evicted(connect, prefix, tmp_path):
 def test_the_periodic_sweep_evicts_and_outlives_an_unreachable_store(
     connect, prefix, tmp_path, seaweed, caplog
 ):
-    [port] = free_ports(1)
-    dead = S3ObjectStore(
-        S3_BUCKET,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region="us-east-1",
-        credentials=S3_KEYS,
-        connect_timeout_s=0.5,
-        max_attempts=1,
-    )
+    dead = unreachable_store()
 
     async def scenario():
         async with connect() as redis:
