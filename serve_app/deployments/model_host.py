@@ -51,11 +51,10 @@ def lower_priority(nice: int) -> None:
     ) else [0]
     for tid in tids:
         try:
-            current = os.getpriority(os.PRIO_PROCESS, tid)
-        except ProcessLookupError:  # the thread has ended
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except ProcessLookupError:  # the thread ended meanwhile
             continue
-        if current < nice:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
 
 
 @serve.deployment(
