@@ -231,6 +231,26 @@ class TaskStore:
             pipe.xdel(self.stream, entry_id)
             await pipe.execute()
 
+    async def record_outage(self, task_id: str, now: float) -> tuple[int, float]:
+        """Count an attempt of the task that met an outage (the object store down).
+
+        Args:
+            task_id: The task.
+            now: The time of this outage, epoch seconds.
+
+        Returns:
+            ``(outages, since)``: the task's outages so far, this one included, and the
+            time of its first outage (epoch seconds), kept in its record so that any
+            consumer, after any restart, sees the same budget.
+        """
+        key = self._key(task_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "outage_since", now)
+            pipe.hincrby(key, "outages", 1)
+            pipe.hget(key, "outage_since")
+            _, outages, since = await pipe.execute()
+        return int(outages), float(since)
+
     async def discard_entry(self, entry_id: str) -> None:
         """Acknowledge and delete a stream entry whose task needs no work."""
         async with self.redis.pipeline(transaction=True) as pipe:

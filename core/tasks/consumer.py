@@ -296,14 +296,9 @@ class TaskConsumer:
         """An attempt met an outage: release the entry for a later try that does not
         count as a delivery; or, once the task's first outage is ``outage_budget_s``
         old, return the message to fail the task with."""
-        key = self._store._key(task_id)  # the task's record
         now = time.time()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "outage_since", now)
-            pipe.hincrby(key, "outages", 1)
-            pipe.hget(key, "outage_since")
-            _, outages, since = await pipe.execute()
-        down_s = now - float(since)
+        outages, since = await self._store.record_outage(task_id, now)
+        down_s = now - since
         if down_s >= self.options.outage_budget_s:
             logger.error("Task %s gave up after %.1f s of outage: %r", task_id, down_s, error)
             return f"Task gave up: the file store was unreachable for {round(down_s, 1):g} s"

@@ -28,7 +28,6 @@ from core.reading.assess import Assessment, HeardWord, RefWord
 from core.stores.connection import connect
 from core.stores.files import FileStore, evict_periodically
 from core.stores.known_models import KnownModels
-from core.stores.objects import StorageUnavailable
 from core.stores.tasks import TaskStore
 from core.tasks.consumer import TaskConsumer, TaskFailed, is_storage_outage
 from core.tasks.runner import TaskRunner
@@ -49,15 +48,14 @@ _RETRYABLE = (
     # Redis restarting: the task's records are intact, only this attempt broke.
     RedisConnectionError,
     RedisTimeoutError,
-    # The object store unreachable: an outage, tried again without using up an attempt
-    # (is_storage_outage) until the worker's outage_budget_s.
-    StorageUnavailable,
 )
 
 
 def is_retryable(error: BaseException) -> bool:
-    """A model replica died or was unavailable, or Redis or the object store was:
-    worth another attempt."""
+    """A model replica died or was unavailable, or Redis was: worth another attempt.
+
+    The object store unreachable is an outage instead (``is_storage_outage``): tried
+    again without using up an attempt, until the worker's ``outage_budget_s``."""
     return isinstance(error, _RETRYABLE)
 
 
