@@ -55,11 +55,15 @@ class Mark:
             word; for an insertion, the box of the word it precedes or follows. A
             mark with no boxes is counted in the legend but not drawn.
         label: Short text written above the first box, e.g. ``'said "horse"'``.
+        rtl: The word is right-to-left script (Arabic, Hebrew; see
+            :func:`core.page.direction.is_rtl`), so it starts at its box's right
+            edge: the label is aligned to that edge instead of the left one.
     """
 
     type: str
     boxes: tuple[Rectangle, ...]
     label: str | None = None
+    rtl: bool = False
 
 
 def legend_entries(marks: Sequence[Mark]) -> list[tuple[str, RGB, int]]:
@@ -135,12 +139,19 @@ def _draw_label(
     colour: RGB,
     font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
     gap: int,
+    rtl: bool = False,
 ) -> None:
-    """A tag filled with ``colour`` just above ``rect`` (below it at the image top)."""
-    left, top, _, bottom = rect.bounds()
+    """A tag filled with ``colour`` just above ``rect`` (below it at the image top).
+
+    The tag starts at the box's left edge, or ends at its right edge when ``rtl``
+    (kept on the image when the box is narrower than the tag).
+    """
+    left, top, right, bottom = rect.bounds()
     x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
     pad = max(1, gap)
     width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    if rtl:
+        left = max(0, right - width)
     y = top - gap - height
     if y < 0:
         y = bottom + gap
@@ -184,8 +195,11 @@ def annotate_page(image: bytes | Path | Image.Image, marks: Sequence[Mark]) -> b
     Each mark's boxes are outlined (inside the box edge) in the colour of its type
     (:data:`MISCUE_COLOURS`), with a line width of ``max(2, round(width / 400))``
     pixels; a label, when given, is written on a tag of that colour above the
-    mark's first box. The legend is a white strip added below the image listing
-    each type, its colour swatch and its number of marks (:func:`legend_entries`).
+    mark's first box, starting at its left edge (ending at its right edge for a
+    right-to-left word, :attr:`Mark.rtl`). Text is laid out by Pillow, with
+    libraqm when available, which shapes Arabic and orders mixed-direction labels.
+    The legend is a white strip added below the image listing each type, its colour
+    swatch and its number of marks (:func:`legend_entries`).
 
     Args:
         image: The page: encoded image bytes, a path to an image file, or a PIL
@@ -216,7 +230,7 @@ def annotate_page(image: bytes | Path | Image.Image, marks: Sequence[Mark]) -> b
     for mark in marks:
         if mark.label and mark.boxes:
             colour = MISCUE_COLOURS[mark.type]
-            _draw_label(draw, mark.boxes[0], mark.label, colour, font, line_width)
+            _draw_label(draw, mark.boxes[0], mark.label, colour, font, line_width, mark.rtl)
 
     strip = _legend_strip(width, entries, font)
     out = Image.new("RGB", (width, height + strip.height), _WHITE)

@@ -20,7 +20,9 @@ a white gap in that projection is a vertical gutter that no box crosses.
    height, or if both sides hold at least ``MIN_COLUMN_LINES`` lines. Gaps between
    words are white gaps too; these tests keep word gaps that happen to line up across
    a few lines from being taken for a gutter. If the widest gap fails, the next
-   widest is tried. The left side is read before the right side.
+   widest is tried. The left side is read before the right side, or after it on a
+   page of mostly right-to-left text (Arabic, Hebrew; :func:`core.page.direction.is_rtl`
+   over all the boxes' text).
 2. Without a gutter, the region is cut at the horizontal white gaps of its
    y projection into bands. Consecutive bands are then merged again, greedily top to
    bottom, for as long as their union still has a gutter: without this, two columns
@@ -38,7 +40,9 @@ a white gap in that projection is a vertical gutter that no box crosses.
    Otherwise the box starts a new line.
 3. A line's vertical extent grows to cover every box that joins it.
 4. Lines are sorted by the mean vertical centre of their boxes, and boxes inside a
-   line by their left edge.
+   line by their left edge; a line whose text is mostly right-to-left script is then
+   read right to left, runs of left-to-right boxes in it (a Latin name) staying
+   left to right (:func:`core.page.direction.rtl_order`).
 
 A page with no accepted gutter gives the same lines in the same order as stage 2
 alone: a line never straddles a horizontal gap, so cutting there keeps its order.
@@ -58,10 +62,13 @@ when nothing (a picture caption, a box straddling the gutter, a skewed word whos
 bounds reach into it) crosses it. Word gaps wider than ``WIDE_GUTTER_FRACTION`` times
 the median box height split a line into two lines (same order), and word gaps
 aligned across several lines in a table-like layout wider than
-``MIN_GUTTER_FRACTION`` times it are read as columns. Curved text and right-to-left
+``MIN_GUTTER_FRACTION`` times it are read as columns. Curved text and vertical
 scripts are not handled; side notes are read after the column they sit beside.
+Direction is judged per line and per page, not per paragraph, so on a mixed page an
+English column beside Arabic ones is read in the Arabic page's column order.
 
-The module depends only on :mod:`core.page.skew` and :mod:`core.plugins.types`.
+The module depends only on :mod:`core.page.direction`, :mod:`core.page.skew` and
+:mod:`core.plugins.types`.
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.page.direction import is_rtl, rtl_order
 from core.page.skew import (
     MIN_BAND_FRACTION,
     Bounds,
@@ -160,8 +168,17 @@ class _Line:
         return sum((b[1] + b[3]) / 2 for _, b in self.members) / len(self.members)
 
 
+def _in_line_order(members: list[_Item]) -> list[_Item]:
+    """A line's boxes left to right, or in right-to-left reading order for RTL text."""
+    ordered = sorted(members, key=lambda item: (item[1][0], item[1][1]))
+    texts = [box.text for box, _ in ordered]
+    if not is_rtl(" ".join(texts)):
+        return ordered
+    return [ordered[i] for i in rtl_order(texts)]
+
+
 def _cluster_lines(items: list[_Item]) -> list[list[_Item]]:
-    """Stage 2: group measured boxes into lines, top to bottom, each left to right."""
+    """Stage 2: group measured boxes into lines, top to bottom, each in reading order."""
     # By vertical centre; ties broken by left then top edge (sorted() is stable,
     # so identical boxes keep their input order).
     measured = sorted(
@@ -185,7 +202,7 @@ def _cluster_lines(items: list[_Item]) -> list[list[_Item]]:
         best.add(box, bounds)
 
     lines.sort(key=_Line.mean_centre_y)
-    return [sorted(line.members, key=lambda item: (item[1][0], item[1][1])) for line in lines]
+    return [_in_line_order(line.members) for line in lines]
 
 
 def _gaps(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -253,19 +270,22 @@ def _merge_bands(bands: list[list[_Item]], unit: float) -> list[list[_Item]]:
     return runs
 
 
-def _xy_cut(items: list[_Item], unit: float) -> list[list[_Item]]:
-    """Stage 1: the leaf regions of the recursive XY-cut, in reading order."""
+def _xy_cut(items: list[_Item], unit: float, rtl: bool = False) -> list[list[_Item]]:
+    """Stage 1: the leaf regions of the recursive XY-cut, in reading order.
+
+    ``rtl``: the page reads right to left, so the right side of a gutter comes first.
+    """
     if len(items) < 2:
         return [items]
     cut = _vertical_cut(items, unit)
     if cut is not None:
-        left, right = cut
-        return _xy_cut(left, unit) + _xy_cut(right, unit)
+        first, second = cut[::-1] if rtl else cut
+        return _xy_cut(first, unit, rtl) + _xy_cut(second, unit, rtl)
     bands = _bands(items)
     if len(bands) == 1:
         return [items]
     # Every run is smaller than ``items`` (their union has no gutter), so this ends.
-    return [leaf for run in _merge_bands(bands, unit) for leaf in _xy_cut(run, unit)]
+    return [leaf for run in _merge_bands(bands, unit) for leaf in _xy_cut(run, unit, rtl)]
 
 
 def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
@@ -273,11 +293,13 @@ def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
 
     The page's skew is estimated first (:func:`estimate_skew`, a projection profile)
     and the boxes are ordered in the frame of the page turned back by it. Columns are
-    found by a recursive XY-cut (Nagy and Seth, 1984) and read left to right; inside
-    each column, boxes whose vertical extents overlap by at least half of the smaller
-    height form a line, lines are ordered top to bottom by mean vertical centre and
-    boxes within a line left to right by their left edge (details and limitations in
-    the module docstring). An unskewed page (angle 0) is ordered on the boxes' own
+    found by a recursive XY-cut (Nagy and Seth, 1984) and read left to right (right
+    to left on a page of mostly right-to-left text); inside each column, boxes whose
+    vertical extents overlap by at least half of the smaller height form a line,
+    lines are ordered top to bottom by mean vertical centre and boxes within a line
+    left to right by their left edge, or right to left in a line of mostly
+    right-to-left text (:mod:`core.page.direction`; details and limitations in the
+    module docstring). An unskewed page (angle 0) is ordered on the boxes' own
     axis-aligned bounds.
 
     Args:
@@ -285,7 +307,7 @@ def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
 
     Returns:
         The lines in reading order (a column's lines top to bottom before the next
-        column's), each a non-empty list of boxes left to right: the input boxes
+        column's), each a non-empty list of boxes in reading order: the input boxes
         themselves, coordinates unchanged. An empty input gives an empty list. The
         input list is not modified.
     """
@@ -301,9 +323,10 @@ def order_boxes(boxes: list[ImageTextBox]) -> list[list[ImageTextBox]]:
     # One scale for the whole page, so a narrow column is judged like a wide one;
     # at least 1 pixel so degenerate zero-height boxes still need a real gap.
     unit = max(1.0, statistics.median(bounds[3] - bounds[1] for _, bounds in measured))
+    rtl = is_rtl(" ".join(box.text for box in boxes))
     return [
         [box for box, _ in line]
-        for leaf in _xy_cut(measured, unit)
+        for leaf in _xy_cut(measured, unit, rtl)
         for line in _cluster_lines(leaf)
     ]
 

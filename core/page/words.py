@@ -7,7 +7,7 @@ its character span in the page text and its box(es) on the image:
 1. Boxes are put in reading order by :func:`core.page.layout.order_boxes` (columns, then
    lines), which also says where each printed line ends.
 2. Each box is split into words by :func:`split_box`, which estimates every word's
-   box from the box's geometry.
+   box from the box's geometry (right to left for Arabic or Hebrew text).
 3. A word broken by a hyphen at the end of a line ("exam-" / "ple") is joined back
    into one word with two boxes.
 
@@ -15,7 +15,8 @@ Coordinates are pixels in the uploaded image, origin top-left, x to the right,
 y down. Punctuation stays attached to words as printed ("path." stays "path.");
 normalisation for matching is :mod:`core.reading.text_diff`'s job.
 
-The module is pure: it depends only on :mod:`core.page.layout` and :mod:`core.plugins.types`.
+The module is pure: it depends only on :mod:`core.page.direction`, :mod:`core.page.layout`
+and :mod:`core.plugins.types`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functools import lru_cache
 
 from PIL import ImageFont
 
+from core.page.direction import is_rtl, rtl_order
 from core.page.layout import join_ordered, order_boxes
 from core.plugins.types import ImageProcessingResult, ImageTextBox, Point, Rectangle
 
@@ -92,15 +94,20 @@ def split_box(box: ImageTextBox) -> list[tuple[str, Rectangle]]:
     along it. The fractions are applied along the top edge (``left_top`` to
     ``right_top``) and the bottom edge (``left_bottom`` to ``right_bottom``)
     separately, so a rotated or skewed quadrilateral gives word quadrilaterals with
-    the same slant. Limits: the page's font is not the reference font, and OCR
-    padding around the text is shared out as if it were text, so edges can be off
-    by part of a character; use it to point at a word, not to crop it.
+    the same slant. In a box of mostly right-to-left text (Arabic, Hebrew;
+    :func:`core.page.direction.is_rtl`) the first word is placed at the right end and
+    the words go leftwards, runs of left-to-right words (a Latin name) staying left
+    to right (:func:`core.page.direction.rtl_order`). Limits: the page's font is not
+    the reference font, and OCR padding around the text is shared out as if it were
+    text, so edges can be off by part of a character; use it to point at a word, not
+    to crop it.
 
     Args:
         box: An OCR box; coordinates in pixels, origin top-left, y down.
 
     Returns:
-        ``(word, rectangle)`` pairs left to right along the box. A box with one word
+        ``(word, rectangle)`` pairs in the box's reading order: left to right along
+        it, or as placed above for right-to-left text. A box with one word
         gives that word (surrounding whitespace removed) with the box's own
         rectangle; a box with no text gives an empty list. Corners are rounded to
         whole pixels.
@@ -111,9 +118,12 @@ def split_box(box: ImageTextBox) -> list[tuple[str, Rectangle]]:
     rect = box.coordinates
     space = _width(" ")
     total = sum(_width(w) for w in words) + space * (len(words) - 1)
-    pieces = []
+    # Words are laid out left to right in the order they sit on the image.
+    placed = rtl_order(words) if is_rtl(box.text) else list(range(len(words)))
+    pieces: list[tuple[str, Rectangle] | None] = [None] * len(words)
     start = 0.0
-    for word in words:
+    for index in placed:
+        word = words[index]
         end = start + _width(word)
         left_top = _lerp(rect.left_top, rect.right_top, start / total)
         right_top = _lerp(rect.left_top, rect.right_top, end / total)
@@ -121,9 +131,10 @@ def split_box(box: ImageTextBox) -> list[tuple[str, Rectangle]]:
         right_bottom = _lerp(rect.left_bottom, rect.right_bottom, end / total)
         corners = (left_top, right_top, left_bottom, right_bottom)
         lt, rt, lb, rb = (Point(x=x, y=y) for x, y in corners)
-        pieces.append((word, Rectangle(left_top=lt, right_top=rt, left_bottom=lb, right_bottom=rb)))
+        rectangle = Rectangle(left_top=lt, right_top=rt, left_bottom=lb, right_bottom=rb)
+        pieces[index] = (word, rectangle)
         start = end + space
-    return pieces
+    return [piece for piece in pieces if piece is not None]
 
 
 @lru_cache(maxsize=1)
@@ -198,12 +209,13 @@ def line_words(lines: list[list[ImageTextBox]], low_confidence: float = 0.5) -> 
     """Rebuild the page's words in reading order from OCR boxes grouped in lines.
 
     Boxes (ordered by :func:`core.page.layout.order_boxes`: XY-cut columns, then line
-    clustering) are split into words by :func:`split_box`, and a word ending a line in
-    a hyphen (see :data:`HYPHENS`; at least one letter or digit before it) is joined
-    with the first word of the next line: without the hyphen when that word starts
-    with a lower-case letter ("exam-" + "ple" -> "example"), keeping it when it
-    starts with an upper-case letter or a digit ("Anglo-" + "Saxon" ->
-    "Anglo-Saxon"); otherwise they stay two words. Soft hyphens are always dropped.
+    clustering, right to left in Arabic or Hebrew lines) are split into words by
+    :func:`split_box`, and a word ending a line in a hyphen (see :data:`HYPHENS`; at
+    least one letter or digit before it) is joined with the first word of the next
+    line: without the hyphen when that word starts with a lower-case letter ("exam-" +
+    "ple" -> "example"), keeping it when it starts with an upper-case letter or a
+    digit ("Anglo-" + "Saxon" -> "Anglo-Saxon"); otherwise they stay two words. Soft
+    hyphens are always dropped.
     Boxes with empty text are skipped.
 
     Args:
