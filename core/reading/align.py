@@ -32,57 +32,64 @@ EditOp = tuple[str, int, int, int, int]
 _PEEL_MAX = 4
 
 
-def miscue_ops(ref_texts: Sequence[str], heard_texts: Sequence[str]) -> list[EditOp]:
+def miscue_ops(
+    ref_texts: Sequence[str], heard_texts: Sequence[str], language: str = "en"
+) -> list[EditOp]:
     """The miscues of a reading as edit operations, in reference order (insertions
     before the word they precede).
 
     Args:
         ref_texts: The page's words in reading order, as printed.
         heard_texts: The heard words in time order.
+        language: ISO 639-1 code of the text, for normalisation
+            (:func:`core.reading.normalize.spoken_form`).
 
     Returns:
         One :data:`EditOp` per miscue; empty when the reading matches the page.
     """
-    anchors = _correct_pairs(ref_texts, heard_texts)
+    anchors = _correct_pairs(ref_texts, heard_texts, language)
     ops: list[EditOp] = []
     prev_r, prev_h = -1, -1
     for r, first, last in [*anchors, (len(ref_texts), len(heard_texts), len(heard_texts))]:
         # Several reference words can share one heard word ("1984" / "nineteen eighty-four").
         h1 = max(first, prev_h + 1)
-        r0, r1, h0, h1 = _peel(ref_texts, heard_texts, prev_r + 1, r, prev_h + 1, h1)
+        r0, r1, h0, h1 = _peel(ref_texts, heard_texts, prev_r + 1, r, prev_h + 1, h1, language)
         if r1 > r0 or h1 > h0:
-            ops.extend(_merge(_gap_ops(ref_texts, heard_texts, r0, r1, h0, h1)))
+            ops.extend(_merge(_gap_ops(ref_texts, heard_texts, r0, r1, h0, h1, language)))
         prev_r, prev_h = r, max(last, prev_h)
     return ops
 
 
 def correct_words(
-    ref_texts: Sequence[str], heard_texts: Sequence[str]
+    ref_texts: Sequence[str], heard_texts: Sequence[str], language: str = "en"
 ) -> list[tuple[int, int, int]]:
     """The reference words read as printed: ``(ref_word, first_heard, last_heard)``,
-    increasing in both sequences (a word such as "1984" may span several heard words)."""
-    return _correct_pairs(ref_texts, heard_texts)
+    increasing in both sequences (a word such as "1984" may span several heard words);
+    ``language`` as for :func:`miscue_ops`."""
+    return _correct_pairs(ref_texts, heard_texts, language)
 
 
-def _tokens(words: Sequence[str]) -> tuple[list[str], list[int]]:
+def _tokens(words: Sequence[str], language: str) -> tuple[list[str], list[int]]:
     """Spoken tokens of all words and, for each token, the index of its word."""
     tokens: list[str] = []
     owner: list[int] = []
     for i, word in enumerate(words):
-        for token in spoken_form(word):
+        for token in spoken_form(word, language):
             tokens.append(token)
             owner.append(i)
     return tokens, owner
 
 
-def _correct_pairs(ref: Sequence[str], heard: Sequence[str]) -> list[tuple[int, int, int]]:
+def _correct_pairs(
+    ref: Sequence[str], heard: Sequence[str], language: str
+) -> list[tuple[int, int, int]]:
     """Anchors ``(ref_word, first_heard, last_heard)`` of reference words read correctly.
 
     A reference word is correct when each of its tokens is aligned ``equal``; words
     with no spoken token (punctuation) are neither anchors nor miscues.
     """
-    ref_tokens, ref_owner = _tokens(ref)
-    heard_tokens, heard_owner = _tokens(heard)
+    ref_tokens, ref_owner = _tokens(ref, language)
+    heard_tokens, heard_owner = _tokens(heard, language)
     equal_heard: dict[int, list[int]] = {}
     matched_tokens: dict[int, int] = {}
     for op in Levenshtein.opcodes(ref_tokens, heard_tokens):
@@ -107,25 +114,28 @@ def _correct_pairs(ref: Sequence[str], heard: Sequence[str]) -> list[tuple[int, 
     return pairs
 
 
-def _equivalent(ref: Sequence[str], heard: Sequence[str]) -> bool:
-    return bool(joined_variants(list(ref)) & joined_variants(list(heard)))
+def _equivalent(ref: Sequence[str], heard: Sequence[str], language: str) -> bool:
+    return bool(
+        joined_variants(list(ref), language=language)
+        & joined_variants(list(heard), language=language)
+    )
 
 
 def _peel(
-    ref: Sequence[str], heard: Sequence[str], r0: int, r1: int, h0: int, h1: int
+    ref: Sequence[str], heard: Sequence[str], r0: int, r1: int, h0: int, h1: int, language: str
 ) -> tuple[int, int, int, int]:
     """Shrink a gap ``ref[r0:r1]`` / ``heard[h0:h1]`` by removing equivalent ends."""
     changed = True
     while changed and (r1 > r0 or h1 > h0):
         changed = False
-        if r1 > r0 and h1 > h0 and _equivalent(ref[r0:r1], heard[h0:h1]):
+        if r1 > r0 and h1 > h0 and _equivalent(ref[r0:r1], heard[h0:h1], language):
             return r1, r1, h1, h1
         for nr in range(1, min(_PEEL_MAX, r1 - r0) + 1):
             for nh in range(1, min(_PEEL_MAX, h1 - h0) + 1):
-                if _equivalent(ref[r0 : r0 + nr], heard[h0 : h0 + nh]):
+                if _equivalent(ref[r0 : r0 + nr], heard[h0 : h0 + nh], language):
                     r0, h0, changed = r0 + nr, h0 + nh, True
                     break
-                if _equivalent(ref[r1 - nr : r1], heard[h1 - nh : h1]):
+                if _equivalent(ref[r1 - nr : r1], heard[h1 - nh : h1], language):
                     r1, h1, changed = r1 - nr, h1 - nh, True
                     break
             if changed:
@@ -134,7 +144,7 @@ def _peel(
 
 
 def _gap_ops(
-    ref: Sequence[str], heard: Sequence[str], r0: int, r1: int, h0: int, h1: int
+    ref: Sequence[str], heard: Sequence[str], r0: int, r1: int, h0: int, h1: int, language: str
 ) -> list[tuple[str, int, int, int, int]]:
     """Word-level operations inside a gap: ``(type, r_start, r_end, h_start, h_end)``.
 
@@ -142,8 +152,8 @@ def _gap_ops(
     (some of its tokens replaced) or an omission (all deleted); heard words with no
     token aligned to a reference word are insertions.
     """
-    ref_tokens, ref_owner = _tokens(ref[r0:r1])
-    heard_tokens, heard_owner = _tokens(heard[h0:h1])
+    ref_tokens, ref_owner = _tokens(ref[r0:r1], language)
+    heard_tokens, heard_owner = _tokens(heard[h0:h1], language)
     ref_heard: dict[int, set[int]] = {}
     aligned_heard: set[int] = set()
     for op in Levenshtein.opcodes(ref_tokens, heard_tokens):

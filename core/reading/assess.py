@@ -161,6 +161,7 @@ def assess(
     heard: Sequence[HeardWord],
     duration: float,
     segment_lengths: Sequence[int] = (),
+    language: str = "en",
 ) -> Assessment:
     """Find the miscues in a reading and score it.
 
@@ -172,6 +173,8 @@ def assess(
             omission at the very end).
         segment_lengths: Character length of each ASR segment's text; used for the
             ``at_char`` of an omission after the last heard word. May be empty.
+        language: ISO 639-1 code of the page ("en", "ru", "ar"...): how words are
+            normalised before they are compared (:mod:`core.reading.languages`).
 
     Returns:
         The miscues in reference order (insertions before the word they precede)
@@ -180,13 +183,13 @@ def assess(
         an insertion. Repetition loops of the decoder are dropped first
         (:func:`core.reading.loops.drop_loops`): a loop is never an insertion.
     """
-    heard = drop_reading_loops(heard, [w.text for w in reference])
-    ops = miscue_ops([w.text for w in reference], [w.text for w in heard])
+    heard = drop_reading_loops(heard, [w.text for w in reference], language)
+    ops = miscue_ops([w.text for w in reference], [w.text for w in heard], language)
 
     miscues = [
         _miscue(op, reference_text, reference, heard, duration, segment_lengths) for op in ops
     ]
-    return Assessment(miscues=miscues, summary=summarise(reference, heard, miscues))
+    return Assessment(miscues=miscues, summary=summarise(reference, heard, miscues, language))
 
 
 def _probability(word: HeardWord) -> float:
@@ -258,14 +261,18 @@ def _miscue(
 
 
 def summarise(
-    reference: Sequence[RefWord], heard: Sequence[HeardWord], miscues: Sequence[Miscue]
+    reference: Sequence[RefWord],
+    heard: Sequence[HeardWord],
+    miscues: Sequence[Miscue],
+    language: str = "en",
 ) -> ReadingSummary:
     """Compute the ``ReadingSummary`` of a reading from its miscues.
 
-    Reference words with no spoken form (a lone dash) are not counted. Insertions
-    do not reduce the words correct, as in curriculum-based measurement scoring.
+    Reference words with no spoken form in ``language`` (a lone dash) are not
+    counted. Insertions do not reduce the words correct, as in curriculum-based
+    measurement scoring.
     """
-    counted = [i for i, w in enumerate(reference) if spoken_form(w.text)]
+    counted = [i for i, w in enumerate(reference) if spoken_form(w.text, language)]
     total = len(counted)
     per_type = {SUBSTITUTION: 0, OMISSION: 0, INSERTION: 0}
     wrong: set[int] = set()
@@ -273,7 +280,9 @@ def summarise(
         if m.type == INSERTION:
             per_type[INSERTION] += m.heard_end - m.heard_start
             continue
-        span = [i for i in range(m.ref_start, m.ref_end) if spoken_form(reference[i].text)]
+        span = [
+            i for i in range(m.ref_start, m.ref_end) if spoken_form(reference[i].text, language)
+        ]
         per_type[m.type] += len(span)
         wrong.update(span)
     correct = total - len(wrong)

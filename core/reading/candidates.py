@@ -6,11 +6,13 @@ window are indices into that window's words; log-probabilities are natural logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.plugins.scoring import WindowScorer, WordPrediction
 from core.reading.align import INSERTION, OMISSION, SUBSTITUTION
-from core.reading.lexicon import FUNCTION_WORDS, Lexicon, frequency_gain, similarity, styled
+from core.reading.languages import rules_for, word_core
+from core.reading.lexicon import Lexicon, frequency_gain, function_words, similarity, styled
 from core.reading.normalize import spoken_form
 
 __all__ = ["DECODER", "LEXICON", "TRANSCRIPT", "Candidate", "proposals", "reading", "suspect"]
@@ -46,11 +48,18 @@ class Candidate:
     gain: float = 0.0
 
 
-def suspect(word: str, prediction: WordPrediction, suspect_log_prob: float) -> bool:
+def suspect(
+    word: str, prediction: WordPrediction, suspect_log_prob: float, language: str = "en"
+) -> bool:
     """Whether the decoder doubts a printed word: its first token is not the top
     choice, or the word's log-probability is below ``suspect_log_prob``. Words with
-    digits or no spoken form are never suspect (numbers have many spoken forms)."""
-    if prediction.log_prob is None or not spoken_form(word) or any(ch.isdigit() for ch in word):
+    digits or no spoken form in ``language`` are never suspect (numbers have many
+    spoken forms)."""
+    if (
+        prediction.log_prob is None
+        or not spoken_form(word, language)
+        or any(ch.isdigit() for ch in word)
+    ):
         return False
     return bool(prediction.rank) or prediction.log_prob < suspect_log_prob
 
@@ -65,6 +74,7 @@ def proposals(
     max_substitutes: int,
     max_insertions: int,
     min_similarity: int,
+    language: str = "en",
 ) -> list[Candidate]:
     """Substitutions, an omission and insertions at suspect word ``i`` (window indices).
 
@@ -75,17 +85,31 @@ def proposals(
     model's own errors. The likeliest ``max_substitutes`` by first-token
     log-probability are kept. Only short words (:data:`MAX_SKIPPED_LETTERS`) and
     function words are proposed as skipped: longer skips show in the transcript.
+    ``language`` (ISO 639-1) says how words are compared and which function words
+    and frequencies apply; in other languages than English, words are compared by
+    normalised form (Arabic with or without tashkeel is one word).
+
+    Returns:
+        The candidates, substitutions first.
     """
     printed = words[i]
-    base = printed.strip(_PUNCTUATION).lower()
+    english = rules_for(language).code == "en"
+    fold = str.lower if english else _folder(language)
+    small = function_words(language)
+    small_forms = set(small) if english else {fold(w) for w in small}
+    base = fold(printed.strip(_PUNCTUATION)) if english else fold(printed)
     proposed: dict[str, str] = {}
     for alt, _ in prediction.alternatives:
-        if alt.lower() != base and alt.lower() in lexicon:
+        if fold(alt) != base and alt.lower() in lexicon:
             proposed.setdefault(alt.lower(), DECODER)
     for near in lexicon.near_words(printed):
-        proposed.setdefault(near, LEXICON)
-    plausible = {w: src for w, src in proposed.items() if similarity(w, base) >= min_similarity}
-    styled_words = [styled(w, printed) for w in plausible]
+        if english or fold(near) != base:
+            proposed.setdefault(near, LEXICON)
+    plausible = {
+        w: src for w, src in proposed.items()
+        if similarity(w, base, language) >= min_similarity
+    }  # fmt: skip
+    styled_words = [styled(w, printed, language) for w in plausible]
     firsts = scorer.first_token_log_probs(i, styled_words)
     ranked = sorted(
         (
@@ -97,23 +121,24 @@ def proposals(
     )[:max_substitutes]
     name = printed[:1].isupper() and i > 0 and not words[i - 1].endswith((".", "!", "?"))
     out = [
-        Candidate(SUBSTITUTION, i, i + 1, (w,), source, None, similarity(w, base), name,
-                  base in FUNCTION_WORDS or w.lower() in FUNCTION_WORDS,
-                  frequency_gain(w, base))
+        Candidate(SUBSTITUTION, i, i + 1, (w,), source, None, similarity(w, base, language),
+                  name, base in small_forms or fold(w) in small_forms,
+                  frequency_gain(w, base, language))
         for _, w, source in ranked
     ]
-    if len(base) <= MAX_SKIPPED_LETTERS or base in FUNCTION_WORDS:
+    if len(base) <= MAX_SKIPPED_LETTERS or base in small_forms:
         out.append(Candidate(OMISSION, i, i + 1, (), LEXICON, None, 100, name))
     # Insertions: a repeated word, the decoder's own words there, small words.
     inserted: dict[str, str] = {}
     if i > 0:
-        inserted[words[i - 1].strip(_PUNCTUATION)] = LEXICON
+        previous = words[i - 1]
+        inserted[previous.strip(_PUNCTUATION) if english else word_core(previous)[1]] = LEXICON
     for alt, _ in prediction.alternatives[:INSERTED_ALTERNATIVES]:
         if alt.lower() in lexicon:
             inserted.setdefault(alt if alt[:1].isupper() and i == 0 else alt.lower(), DECODER)
-    for word in FUNCTION_WORDS:
+    for word in small:
         inserted.setdefault(word, LEXICON)
-    choices = [w for w in inserted if w and w.lower() != base]
+    choices = [w for w in inserted if w and fold(w) != base]
     lps = scorer.first_token_log_probs(i, choices)
     best = sorted(
         ((lp, w) for lp, w in zip(lps, choices, strict=True)
@@ -121,10 +146,19 @@ def proposals(
         key=lambda t: -t[0],
     )[:max_insertions]
     out += [
-        Candidate(INSERTION, i, i, (w,), inserted[w], function=w.lower() in FUNCTION_WORDS)
+        Candidate(INSERTION, i, i, (w,), inserted[w], function=fold(w) in small_forms)
         for _, w in best
     ]
     return out
+
+
+def _folder(language: str) -> Callable[[str], str]:
+    """A word's normalised form in ``language``, its tokens joined ("" for none)."""
+
+    def fold(word: str) -> str:
+        return "".join(spoken_form(word, language))
+
+    return fold
 
 
 def reading(

@@ -28,6 +28,7 @@ def checked_heard(
     heard: Sequence[HeardWord],
     verification: ReadingVerification,
     duration: float,
+    language: str = "en",
 ) -> list[HeardWord]:
     """The heard words of the reading the check accepted.
 
@@ -41,12 +42,17 @@ def checked_heard(
         heard: The transcript's words (``core.reading.assess.heard_words``).
         verification: The check's outcome for this transcript and page.
         duration: Length of the recording, seconds.
+        language: ISO 639-1 code of the page (how words are compared).
+
+    Returns:
+        The heard words in time order, as :func:`core.reading.assess.assess` takes them.
     """
 
-    heard = drop_reading_loops(heard, reference)
+    heard = drop_reading_loops(heard, reference, language)
     texts = [w.text for w in heard]
-    correct = correct_words(reference, texts)
-    times = word_times(len(reference), heard, correct, miscue_ops(reference, texts), duration)
+    correct = correct_words(reference, texts, language)
+    ops = miscue_ops(reference, texts, language)
+    times = word_times(len(reference), heard, correct, ops, duration)
     anchored = {r: heard[first] for r, first, _ in correct}
     starts = [w.start for w in heard]
 

@@ -98,11 +98,14 @@ class _Texted(Protocol):
 W = TypeVar("W", bound=_Texted)
 
 
-def drop_reading_loops(heard: Sequence[W], reference: Sequence[str]) -> list[W]:
+def drop_reading_loops(
+    heard: Sequence[W], reference: Sequence[str], language: str = "en"
+) -> list[W]:
     """:func:`drop_loops` for heard words against the page's words (printed texts),
-    compared by spoken form (:func:`core.reading.normalize.spoken_form`)."""
+    compared by spoken form in ``language`` (ISO 639-1,
+    :func:`core.reading.normalize.spoken_form`). Returns the words kept, in order."""
 
     def key(text: str) -> Key:
-        return tuple(spoken_form(text))
+        return tuple(spoken_form(text, language))
 
     return drop_loops(heard, lambda word: key(word.text), [key(text) for text in reference])

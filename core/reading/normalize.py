@@ -21,6 +21,14 @@ Rules, in order:
 5. A few spoken abbreviations ("Mr" -> "mister"). Everything else that is not a
    letter or digit is dropped.
 
+Those are the rules for English (``language="en"``, the default). Other languages
+(ISO 639-1 codes) follow :mod:`core.reading.languages`: Unicode normalisation and
+case folding, the language's letter folds (Russian ё as е, Arabic without tashkeel,
+one alef), hyphens, dashes and slashes separating parts as above, numbers read in the
+language with ``num2words`` (left as digits when it lacks the language), every other
+character that is not a letter, digit or combining mark dropped. Contractions,
+abbreviations, years and ordinal suffixes ("3rd") are English-only.
+
 Pure Python apart from ``num2words``.
 """
 
@@ -31,6 +39,8 @@ import re
 from functools import lru_cache
 
 from num2words import num2words
+
+from core.reading.languages import LanguageRules, is_word_char, rules_for
 
 __all__ = ["joined_variants", "spoken_form", "spoken_variants"]
 
@@ -136,7 +146,10 @@ def _part_forms(part: str) -> list[Form]:
 
 
 @lru_cache(maxsize=65536)
-def _forms(word: str) -> tuple[Form, ...]:
+def _forms(word: str, language: str = "en") -> tuple[Form, ...]:
+    rules = rules_for(language)
+    if rules.code != "en":
+        return _language_forms(word, rules)
     text = word.translate(_QUOTES).lower()
     per_part: list[list[Form]] = []
     for part in _PART_SPLIT.split(text):
@@ -147,6 +160,11 @@ def _forms(word: str) -> tuple[Form, ...]:
             continue
         for piece in _KEEP.sub(" ", part.replace("&", " and ")).split():
             per_part.append(_part_forms(piece))
+    return _combine(per_part)
+
+
+def _combine(per_part: list[list[Form]]) -> tuple[Form, ...]:
+    """The word's forms: one form of each part, at most 16 combinations."""
     per_part = [forms for forms in per_part if forms != [()]]
     if not per_part:
         return ((),)
@@ -154,26 +172,104 @@ def _forms(word: str) -> tuple[Form, ...]:
     return tuple(dict.fromkeys(tuple(w for form in combo for w in form) for combo in combos))
 
 
-def spoken_form(word: str) -> list[str]:
+# --- Languages other than English (rules: core.reading.languages) -------------------
+
+_ANY_NUMBER = re.compile(r"^(\d(?:[\d,.]*\d)?)(%)?$")
+_PHRASE_SPLIT = re.compile(r"[\s,\-]+")
+
+
+def _trim(text: str) -> str:
+    """``text`` without the punctuation around it ("%" after a number is kept)."""
+    start, end = 0, len(text)
+    while start < end and not is_word_char(text[start]):
+        start += 1
+    while end > start and not (is_word_char(text[end - 1]) or text[end - 1] == "%"):
+        end -= 1
+    return text[start:end]
+
+
+def _tokens(text: str, rules: LanguageRules) -> Form:
+    """Tokens of an already prepared text: runs of letters, digits and marks."""
+    pieces = "".join(ch if is_word_char(ch) else " " for ch in text).split()
+    canonical = rules.canonical
+    return tuple(canonical(p) for p in pieces) if canonical else tuple(pieces)
+
+
+def _parse_number(number: str, decimal_comma: bool) -> int | float | None:
+    """The value of a numeral; "," is a decimal comma or a thousands separator."""
+    if decimal_comma and "," in number:
+        number = number.replace(",", ".") if number.count(",") == 1 and "." not in number else ""
+    plain = number.replace(",", "")
+    try:
+        return float(plain) if "." in plain else int(plain)
+    except ValueError:  # "1.2.3", "1,2,3" with a decimal comma
+        return None
+
+
+def _phrase_forms(phrases: list[str], rules: LanguageRules) -> list[Form]:
+    out = [_tokens(rules.prepare(" ".join(_PHRASE_SPLIT.split(p))), rules) for p in phrases]
+    return list(dict.fromkeys(form for form in out if form))
+
+
+def _language_number(number: str, percent: bool, rules: LanguageRules) -> list[Form]:
+    """Spoken forms of a numeral in the rules' language, most likely first; the digits
+    themselves when the language has no number words (or the numeral no value)."""
+    value = _parse_number(number, rules.decimal_comma)
+    phrases: list[str] = []
+    if value is not None and rules.numbers is not None:
+        try:
+            phrases = rules.numbers(value)
+        except (ArithmeticError, NotImplementedError, ValueError, TypeError, IndexError):
+            phrases = []  # num2words' limits (very large numbers)
+    if not phrases:
+        digits = re.findall(r"\d+", number)
+        return [("".join(digits),) if isinstance(value, int) else tuple(digits)]
+    if percent and rules.percent:
+        phrases = [f"{p} {word}" for p in phrases for word in rules.percent]
+    return _phrase_forms(phrases, rules) or [tuple(re.findall(r"\d+", number))]
+
+
+def _language_forms(word: str, rules: LanguageRules) -> tuple[Form, ...]:
+    text = rules.prepare(word)
+    if rules.word_numbers is not None:
+        phrases = rules.word_numbers(_trim(text))
+        if phrases:
+            return _combine([_phrase_forms(phrases, rules)])
+    per_part: list[list[Form]] = []
+    for part in _PART_SPLIT.split(text):
+        part = _trim(part)
+        number = _ANY_NUMBER.match(part)
+        if number:
+            per_part.append(_language_number(number.group(1), bool(number.group(2)), rules))
+            continue
+        per_part.extend([(token,)] for token in _tokens(part, rules))
+    return _combine(per_part)
+
+
+def spoken_form(word: str, language: str = "en") -> list[str]:
     """The most likely spoken tokens of a word, used for alignment.
 
     Args:
         word: One whitespace-free word as printed or transcribed, punctuation and all.
+        language: ISO 639-1 code of the text (:func:`core.reading.languages.rules_for`).
 
     Returns:
         Lower-case alphanumeric tokens, possibly several ("1984" ->
-        ``["nineteen", "eighty", "four"]``, "don't" -> ``["do", "not"]``), or ``[]``
-        for a word with no letters or digits ("—", "...").
+        ``["nineteen", "eighty", "four"]``, "don't" -> ``["do", "not"]``; in Russian
+        "Жили-были" -> ``["жили", "были"]``), or ``[]`` for a word with no letters or
+        digits ("—", "...", "«"). Never raises.
     """
-    return list(_forms(word)[0])
+    return list(_forms(word, language)[0])
 
 
-def spoken_variants(word: str) -> list[list[str]]:
-    """Every accepted spoken form of a word, the ``spoken_form`` first (at most 16)."""
-    return [list(form) for form in _forms(word)]
+def spoken_variants(word: str, language: str = "en") -> list[list[str]]:
+    """Every accepted spoken form of a word, the ``spoken_form`` first (at most 16).
+
+    ``language`` as for :func:`spoken_form`; never raises."""
+    return [list(form) for form in _forms(word, language)]
 
 
-def joined_variants(words: list[str], limit: int = 64) -> set[str]:
+def joined_variants(words: list[str], limit: int = 64, language: str = "en") -> set[str]:
     """The spoken variants of a word sequence, each joined without spaces.
 
     Joining without spaces makes word-boundary differences equal ("everyone" /
@@ -183,10 +279,11 @@ def joined_variants(words: list[str], limit: int = 64) -> set[str]:
     Args:
         words: Words as printed or transcribed.
         limit: At most this many combinations are generated (variants multiply).
+        language: ISO 639-1 code of the words (:func:`spoken_form`).
 
     Returns:
         A set of strings; ``{""}`` for an empty or punctuation-only sequence.
     """
-    per_word = [_forms(w) for w in words]
+    per_word = [_forms(w, language) for w in words]
     combos = itertools.islice(itertools.product(*per_word), limit)
     return {"".join(w for form in combo for w in form) for combo in combos}

@@ -8,16 +8,24 @@ that results can quote and point into the strings exactly as they were given.
 Word alignment is Levenshtein (edit-distance) alignment of lists of word strings,
 computed by ``rapidfuzz.distance.Levenshtein.editops``; fuzzy substring search is
 ``rapidfuzz.fuzz.partial_ratio_alignment``. Pure Python apart from rapidfuzz.
+
+The functions that prepare texts take a ``language`` (ISO 639-1, default English).
+For other languages than English each character is also folded by that language's
+rules (:mod:`core.reading.languages`: Russian ё as е and stress marks dropped, Arabic
+tashkeel and tatweel dropped and one alef), and combining marks are part of a word.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
+
+from core.reading.languages import is_word_char, rules_for
 
 __all__ = [
     "Change",
@@ -37,16 +45,17 @@ _APOSTROPHES = frozenset("'\u2019\u2018\u02bc")
 _WORD_RE = re.compile(r"\S+")
 
 
-def prepare_text(text: str) -> tuple[str, list[int]]:
+def prepare_text(text: str, language: str = "en") -> tuple[str, list[int]]:
     """Normalise a text for word matching and keep a map back to the original.
 
     Lower-cases; keeps characters for which ``str.isalnum()`` is true; drops
     apostrophes (``'``, ``’``, ``‘``, ``ʼ``); every other character is a word
     separator. Runs of separators become one space; there is no leading or
-    trailing space.
+    trailing space. Other languages than English: see the module docstring.
 
     Args:
         text: The original text.
+        language: ISO 639-1 code of the text.
 
     Returns:
         ``(prepared, index_map)`` where ``len(index_map) == len(prepared)`` and
@@ -59,6 +68,9 @@ def prepare_text(text: str) -> tuple[str, list[int]]:
     Example:
         ``prepare_text("  Every path—is")`` -> ``("every path is", [2, 3, ...])``.
     """
+    rules = rules_for(language)
+    if rules.code != "en":
+        return _prepare_other(text, rules.prepare)
     chars: list[str] = []
     index_map: list[int] = []
     pending_sep: int | None = None
@@ -79,9 +91,37 @@ def prepare_text(text: str) -> tuple[str, list[int]]:
     return "".join(chars), index_map
 
 
-def normalize_words(text: str) -> list[str]:
-    """Return the words of ``prepare_text(text)``, e.g. ``"Don't go!"`` -> ``["dont", "go"]``."""
-    return prepare_text(text)[0].split()
+def _prepare_other(text: str, fold: Callable[[str], str]) -> tuple[str, list[int]]:
+    """:func:`prepare_text` with each character and the combining marks after it
+    folded together by ``fold`` (which may drop marks, "а́" -> "а", or compose
+    them, "е" + U+0308 -> "ё" -> "е"); what it gives maps to the character's index."""
+    chars: list[str] = []
+    index_map: list[int] = []
+    pending_sep: int | None = None
+    end = 0
+    while end < len(text):
+        start, end = end, end + 1
+        while end < len(text) and unicodedata.combining(text[end]):
+            end += 1
+        if text[start] in _APOSTROPHES:
+            continue
+        for low in fold(text[start:end]):
+            if is_word_char(low):
+                if pending_sep is not None and chars:
+                    chars.append(" ")
+                    index_map.append(pending_sep)
+                pending_sep = None
+                chars.append(low)
+                index_map.append(start)
+            elif pending_sep is None:
+                pending_sep = start
+    return "".join(chars), index_map
+
+
+def normalize_words(text: str, language: str = "en") -> list[str]:
+    """Return the words of ``prepare_text(text, language)``, e.g. ``"Don't go!"`` ->
+    ``["dont", "go"]``."""
+    return prepare_text(text, language)[0].split()
 
 
 def _prepared_words(prepared: str, index_map: Sequence[int]) -> list[tuple[str, int, int]]:
@@ -157,7 +197,9 @@ def match_words(first_text: str, second_text: str) -> list[Change]:
     return changes
 
 
-def match_phrases(phrases: Sequence[str], text: str) -> list[list[Change]]:
+def match_phrases(
+    phrases: Sequence[str], text: str, language: str = "en"
+) -> list[list[Change]]:
     """Find reading errors, distributed over the phrases that were read.
 
     Case and non-alphanumeric symbols are ignored (see ``prepare_text``). The
@@ -173,6 +215,7 @@ def match_phrases(phrases: Sequence[str], text: str) -> list[list[Change]]:
     Args:
         phrases: What was read, one string per audio segment, in order.
         text: The correct text.
+        language: ISO 639-1 code of the texts (see ``prepare_text``).
 
     Returns:
         One list per phrase (same length and order as ``phrases``) of
@@ -188,8 +231,10 @@ def match_phrases(phrases: Sequence[str], text: str) -> list[list[Change]]:
     # Read tokens as (word, phrase_index, start, end); offsets into that phrase.
     read: list[tuple[str, int, int, int]] = []
     for p, phrase in enumerate(phrases):
-        read.extend((w, p, s, e) for w, s, e in _prepared_words(*prepare_text(phrase)))
-    expected_words = _prepared_words(*prepare_text(text))
+        read.extend(
+            (w, p, s, e) for w, s, e in _prepared_words(*prepare_text(phrase, language))
+        )
+    expected_words = _prepared_words(*prepare_text(text, language))
 
     errors: list[list[Change]] = [[] for _ in phrases]
     for run in _edit_runs([t[0] for t in read], [w for w, _, _ in expected_words]):
@@ -245,6 +290,7 @@ def find_phrases(
     to_find: str,
     margin: float = 1.05,
     score_cutoff: float = 0.0,
+    language: str = "en",
 ) -> list[int]:
     """Return the indices of the phrases in which ``to_find`` (fuzzily) appears.
 
@@ -262,6 +308,7 @@ def find_phrases(
         to_find: The text to look for.
         margin: Window length as a multiple of the prepared ``to_find`` length.
         score_cutoff: Minimum ``partial_ratio`` score, 0..100.
+        language: ISO 639-1 code of the texts (see ``prepare_text``).
 
     Returns:
         Increasing indices of every phrase whose span in the joined text
@@ -269,8 +316,8 @@ def find_phrases(
         score is below ``score_cutoff`` or no word survives snapping.
     """
     joined = " ".join(phrases)
-    needle, _ = prepare_text(to_find)
-    haystack, index_map = prepare_text(joined)
+    needle, _ = prepare_text(to_find, language)
+    haystack, index_map = prepare_text(joined, language)
     if not needle or not haystack:
         return []
     alignment = fuzz.partial_ratio_alignment(needle, haystack, score_cutoff=score_cutoff)

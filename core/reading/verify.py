@@ -164,6 +164,7 @@ def verify_reading(
     scorer: ReadingScorer,
     options: VerifyOptions | None = None,
     lexicon: Lexicon | None = None,
+    language: str = "en",
 ) -> ReadingVerification:
     """Check the miscues of a reading against the audio.
 
@@ -173,14 +174,18 @@ def verify_reading(
             :func:`core.reading.assess.heard_words` gives them.
         scorer: The ASR model's scorer of this recording.
         options: Thresholds (default: the dev-tuned ones).
-        lexicon: Near-words (default: :func:`core.reading.lexicon.default_lexicon`).
+        lexicon: Near-words (default: :func:`core.reading.lexicon.default_lexicon`
+            of ``language``).
+        language: ISO 639-1 code of the page: how words are compared, and the
+            lexicon, function words and word frequencies used for proposals.
 
     Returns:
         The miscues the audio supports (``edits``, in reference order) and the
         transcript's miscues it does not (``rejected``).
     """
     options = options or VerifyOptions()
-    return decide(score_reading(reference, heard, scorer, options, lexicon), options)
+    scored = score_reading(reference, heard, scorer, options, lexicon, language)
+    return decide(scored, options)
 
 
 def score_reading(
@@ -189,17 +194,18 @@ def score_reading(
     scorer: ReadingScorer,
     options: VerifyOptions | None = None,
     lexicon: Lexicon | None = None,
+    language: str = "en",
 ) -> ScoredReading:
     """Propose the candidates of a reading and score each against the page's reading
     (the model work of :func:`verify_reading`; arguments as there)."""
     options = options or VerifyOptions()
-    lexicon = lexicon or default_lexicon()
+    lexicon = lexicon or default_lexicon(language)
     reference = list(reference)
-    heard = drop_reading_loops(heard, reference)
+    heard = drop_reading_loops(heard, reference, language)
     heard_texts = [w.text for w in heard]
-    ops = miscue_ops(reference, heard_texts)
-    times = word_times(len(reference), heard, correct_words(reference, heard_texts), ops,
-                       scorer.duration)
+    ops = miscue_ops(reference, heard_texts, language)
+    times = word_times(len(reference), heard, correct_words(reference, heard_texts, language),
+                       ops, scorer.duration)
     transcript = [
         Candidate(kind, rs, re_, tuple(heard_texts[hs:he]), TRANSCRIPT, (hs, he))
         for kind, rs, re_, hs, he in ops
@@ -212,7 +218,7 @@ def score_reading(
         mine = [c for c in transcript if _in_window(c, window, last)]
         pairs, count = _score_window(
             reference, window, last, mine, scorer.window(window.start, window.end),
-            options, lexicon,
+            options, lexicon, language,
         )
         scored.append(pairs)
         scorings += count
@@ -275,6 +281,7 @@ def _score_window(
     scorer: WindowScorer,
     options: VerifyOptions,
     lexicon: Lexicon,
+    language: str = "en",
 ) -> tuple[list[tuple[float, Candidate]], int]:
     """Propose and score within one window: ``(margin, candidate)`` pairs (global
     indices) and the number of scorings run."""
@@ -284,11 +291,12 @@ def _score_window(
     predictions = scorer.page(words, options.top_k) if words and options.propose else []
     candidates = [replace(c, start=c.start - first, end=c.end - first) for c in transcript]
     for i, prediction in enumerate(predictions):
-        if options.propose and suspect(words[i], prediction, options.suspect_log_prob):
+        if options.propose and suspect(words[i], prediction, options.suspect_log_prob, language):
             candidates += [
                 c for c in proposals(
                     words, i, prediction, scorer, lexicon, options.first_token_floor,
                     options.max_substitutes, options.max_insertions, options.min_similarity,
+                    language,
                 )
                 if not (c.name and math.isinf(options.name_penalty))  # could never pass
             ]
