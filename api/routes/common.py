@@ -19,6 +19,7 @@ from api.schemas import (
 )
 from api.services import Services
 from core.plugins import PluginKind
+from core.plugins.languages import LanguageChoice, LanguageUnsupported, choose_language
 from core.results import RESULT_TYPES
 from core.stores.files import FileKind
 from core.stores.tasks import Task, TaskKind, TaskStatus
@@ -243,11 +244,42 @@ async def create_task(
     request: BaseModel,
     models: list[tuple[PluginKind, str]],
     files: list[tuple[FileKind, uuid.UUID]],
+    language: bool = False,
 ) -> TaskCreateResponse:
-    """Check models, then files (the spec's 404s, in that order), then queue the task."""
+    """Check models, then files (the spec's 404s, in that order), then queue the task.
+
+    With ``language``, the request's optional ``language`` is settled against the
+    models' languages (:func:`core.plugins.languages.choose_language`): the payload
+    gets the language (or ``None`` and the ``candidate_languages`` to detect among).
+
+    Raises:
+        HTTPException: 404 for an unknown model or file; 422 when a model cannot
+            read the language asked for, or the models share none.
+    """
     for model_kind, name in models:
         await require_model(services, model_kind, name)
+    payload = request.model_dump(mode="json")
+    if language:
+        choice = await _settle_language(services, payload.get("language"), models)
+        payload["language"] = choice.language
+        payload["candidate_languages"] = (
+            list(choice.candidates) if choice.candidates is not None else None
+        )
     for file_kind, file_id in files:
         await require_file(services, user, file_kind, file_id)
-    task_id = await services.tasks.create(kind, user.username, request.model_dump(mode="json"))
+    task_id = await services.tasks.create(kind, user.username, payload)
     return TaskCreateResponse(task_id=task_id)
+
+
+async def _settle_language(
+    services: Services, requested: str | None, models: list[tuple[PluginKind, str]]
+) -> LanguageChoice:
+    """The task's language from the request and the catalog's model languages (422)."""
+    listed: list[tuple[str, list[str]]] = []
+    for model_kind, name in models:
+        info = next((i for i in await services.models.list(model_kind) if i.name == name), None)
+        listed.append((name, list(info.languages) if info is not None else []))
+    try:
+        return choose_language(requested, listed)
+    except LanguageUnsupported as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error

@@ -26,6 +26,7 @@ from api.schemas import (
     TaskCreateResponse,
 )
 from core.page.annotate import Mark, annotate_page
+from core.page.direction import is_rtl
 from core.results import AudioImageComparison, AudioTextComparison, MiscueReport
 from core.stores.tasks import TaskKind
 
@@ -66,7 +67,8 @@ def _filtered(result: C, min_confidence: float) -> C:
 async def compare_audio_to_image(
     request: AudioToImageComparisonRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
-    """Parameters: **audio_file**, **audio_model**, **image_file**, **image_model**.
+    """Parameters: **audio_file**, **audio_model**, **image_file**, **image_model**,
+    optional **language** (ISO 639-1).
 
     Speech recognition and text recognition run concurrently on their model
     deployments, then the matcher aligns the two texts word by word.
@@ -78,6 +80,7 @@ async def compare_audio_to_image(
         request,
         models=[("image", request.image_model), ("audio", request.audio_model)],
         files=[("image", request.image_file), ("audio", request.audio_file)],
+        language=True,
     )
 
 
@@ -155,7 +158,8 @@ async def get_audio_image_comparison_annotated(
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such image file available")
     marks = [
-        Mark(type=e.type, boxes=tuple(e.boxes), label=_label(e))
+        Mark(type=e.type, boxes=tuple(e.boxes), label=_label(e),
+             rtl=is_rtl(e.expected or e.found))
         for e in _filtered(result, min_confidence).errors
         if e.type and e.boxes
     ]
@@ -180,7 +184,8 @@ def _label(error: MiscueReport) -> str:
 async def compare_audio_to_text(
     request: AudioToTextComparisonRequest, user: CurrentUser, services: ServicesDep
 ) -> TaskCreateResponse:
-    """Parameters: **audio_file**, **audio_model**, **text** (strings, joined with spaces).
+    """Parameters: **audio_file**, **audio_model**, **text** (strings, joined with spaces),
+    optional **language** (ISO 639-1).
 
     The text may hold at most ``FMR_MAX_TEXT_WORDS`` words in all (422 beyond)."""
     require_words_within(request.text, services.settings.max_text_words, "The text is")
@@ -191,6 +196,7 @@ async def compare_audio_to_text(
         request,
         models=[("audio", request.audio_model)],
         files=[("audio", request.audio_file)],
+        language=True,
     )
 
 

@@ -45,8 +45,9 @@ __all__ = [
     "normalise_image_result",
 ]
 
-#: One request of a batch: file content, file name suffix (``".mp3"``), reference text.
-BatchItem = tuple[bytes, str, "str | None"]
+#: One request of a batch: file content, file name suffix (``".mp3"``), reference text,
+#: language (ISO 639-1; ``None``: the plugin's default or detection).
+BatchItem = tuple[bytes, str, "str | None", "str | None"]
 #: What a plugin run gives, validated.
 PluginResult = AudioProcessingResult | ImageProcessingResult
 
@@ -130,17 +131,23 @@ class PluginRunner:
     ) -> None:
         cls = get_plugin(plugin, list(plugin_dirs) or [BUNDLED_PLUGIN_DIR])
         described = plugin_info(cls)
-        self.info = PluginInfo(
-            name=name or described.name,
-            languages=described.languages,
-            description=described.description,
-            kind=described.kind,
-        )
         self.supports_gpu = bool(getattr(cls, "supports_gpu", False))
         self._impl = instantiate_plugin(cls, options)
+        # An instance may narrow or widen its class's languages and description to
+        # what its options loaded (multilingual weights, Tesseract's ``lang``).
+        self.info = PluginInfo(
+            name=name or described.name,
+            languages=[str(c) for c in getattr(self._impl, "languages", described.languages)],
+            description=str(getattr(self._impl, "description", described.description)),
+            kind=described.kind,
+        )
         process = getattr(self._impl, "process_audio", None)
-        self.accepts_reference = process is not None and (
-            "reference_text" in inspect.signature(process).parameters
+        parameters = inspect.signature(process).parameters if process is not None else {}
+        self.accepts_reference = "reference_text" in parameters
+        self.accepts_language = "language" in parameters
+        scorer = getattr(self._impl, "reading_scorer", None)
+        self._scorer_accepts_language = callable(scorer) and (
+            "language" in inspect.signature(scorer).parameters
         )
         self._batch = getattr(
             self._impl,
@@ -167,7 +174,9 @@ class PluginRunner:
         """Whether the plugin implements batched inference itself."""
         return callable(self._batch)
 
-    def run_file(self, path: str, reference_text: str | None = None) -> PluginResult:
+    def run_file(
+        self, path: str, reference_text: str | None = None, language: str | None = None
+    ) -> PluginResult:
         """Run the plugin on a file; returns its validated result.
 
         Args:
@@ -176,20 +185,31 @@ class PluginRunner:
                 reading. Passed on only to plugins whose ``process_audio`` takes a
                 ``reference_text`` argument (the plugin decides whether to use it,
                 e.g. as a decoding prompt); ignored otherwise.
+            language: For ASR, the ISO 639-1 code of the speech, passed on to plugins
+                whose ``process_audio`` takes ``language`` (others decode the one
+                language they list); ``None`` leaves it to the plugin (detection).
         """
         if self.info.kind == "audio":
+            kwargs: dict[str, Any] = {}
             if reference_text is not None and self.accepts_reference:
-                raw = self._impl.process_audio(path, reference_text=reference_text)
-            else:
-                raw = self._impl.process_audio(path)
-            return self.check_reading(path, reference_text, self._normalise(raw, path))
+                kwargs["reference_text"] = reference_text
+            if language is not None and self.accepts_language:
+                kwargs["language"] = language
+            raw = self._impl.process_audio(path, **kwargs)
+            result = self._normalise(raw, path)
+            if language is not None and result.language is None:  # type: ignore[union-attr]
+                result = result.model_copy(update={"language": language})
+            return self.check_reading(path, reference_text, result)  # type: ignore[arg-type]
         else:
             with upright_pages([path], self.deskew) as (page,):
                 raw = page.restore(normalise_image_result(self._impl.process_image(page.path)))
         return self._normalise(raw, path)
 
     def run_files(
-        self, paths: Sequence[str], reference_texts: Sequence[str | None] | None = None
+        self,
+        paths: Sequence[str],
+        reference_texts: Sequence[str | None] | None = None,
+        languages: Sequence[str | None] | None = None,
     ) -> list[PluginResult | Exception]:
         """Run the plugin on several files; one result (or the error) per file, in order.
 
@@ -204,9 +224,11 @@ class PluginRunner:
             (returned, not raised).
         """
         references = list(reference_texts or [None] * len(paths))
-        if len(references) != len(paths):
-            raise ValueError("reference_texts must have one entry per path")
-        if self._batch is not None and len(paths) > 1:
+        spoken = list(languages or [None] * len(paths))
+        if len(references) != len(paths) or len(spoken) != len(paths):
+            raise ValueError("reference_texts and languages must have one entry per path")
+        # A batch method has no language argument: requests that name one run alone.
+        if self._batch is not None and len(paths) > 1 and not any(spoken):
             try:
                 if self.batch_accepts_reference:
                     raws = self._batch(list(paths), reference_texts=references)
@@ -227,9 +249,9 @@ class PluginRunner:
                 logger.warning("Batch call of %s failed; running files one by one",
                                self.info.name, exc_info=True)
         results: list[PluginResult | Exception] = []
-        for path, reference in zip(paths, references, strict=True):
+        for path, reference, language in zip(paths, references, spoken, strict=True):
             try:
-                results.append(self.run_file(path, reference))
+                results.append(self.run_file(path, reference, language))
             except Exception as error:  # noqa: BLE001 - reported per request
                 results.append(error)
         return results
@@ -238,12 +260,14 @@ class PluginRunner:
         """``run_files`` on in-memory file contents (each written to a temp file)."""
         with ExitStack() as stack:
             paths = []
-            for data, suffix, _reference in items:
+            for data, suffix, _reference, _language in items:
                 handle = stack.enter_context(tempfile.NamedTemporaryFile(suffix=suffix))
                 handle.write(data)
                 handle.flush()
                 paths.append(handle.name)
-            return self.run_files(paths, [reference for _, _, reference in items])
+            return self.run_files(
+                paths, [item[2] for item in items], [item[3] for item in items]
+            )
 
     @property
     def checks_readings(self) -> bool:
@@ -259,16 +283,22 @@ class PluginRunner:
         """``result`` with the reading check of it against ``reference_text``.
 
         Only for a comparison (a reference text) and a plugin that can score readings;
-        otherwise ``result`` unchanged. A failure of the check is logged and leaves the
-        result unchecked: the transcript alone still answers the comparison.
+        otherwise ``result`` unchanged. The check runs in ``result.language`` (the
+        language decoded; English when the plugin does not say). A failure of the
+        check is logged and leaves the result unchecked: the transcript alone still
+        answers the comparison.
         """
         if not reference_text or not self.checks_readings:
             return result
+        language = result.language or "en"
         try:
-            scorer = self._impl.reading_scorer(path)
+            if self._scorer_accepts_language:
+                scorer = self._impl.reading_scorer(path, language=language)
+            else:
+                scorer = self._impl.reading_scorer(path)
             verification = verify_reading(
-                reference_text.split(), heard_words(result.segments), scorer,
-                self._check_options,
+                scoring_words(reference_text, language), heard_words(result.segments), scorer,
+                self._check_options, language=language,
             )
         except Exception:  # noqa: BLE001 - the unchecked transcript is still an answer
             logger.warning("Reading check failed with %s", self.info.name, exc_info=True)
@@ -299,6 +329,30 @@ class PluginRunner:
         return AudioProcessingResult(text=" ".join(s.text for s in segments), segments=segments)
 
 
+#: Marks a reader does not say and Whisper does not write, dropped from the page's
+#: words before they are scored against the audio: Arabic tashkeel, Quranic marks and
+#: tatweel; Russian stress marks (Unicode charts: Arabic U+0600-06FF; U+0300/U+0301).
+_UNWRITTEN = {
+    "ar": dict.fromkeys(
+        [*range(0x064B, 0x0660), 0x0670, 0x0640, *range(0x0610, 0x061B), *range(0x06D6, 0x06EE)]
+    ),
+    "ru": dict.fromkeys([0x0300, 0x0301]),
+}
+
+
+def scoring_words(reference_text: str, language: str) -> list[str]:
+    """The page's words as the ASR model would write them, for teacher-forced scoring.
+
+    One entry per whitespace-separated word (so edits' word indices still point at the
+    page's words); a word that would be left empty is kept as printed.
+    """
+    table = _UNWRITTEN.get(language)
+    words = reference_text.split()
+    if table is None:
+        return words
+    return [word.translate(table) or word for word in words]
+
+
 def normalise_audio_result(result: Any) -> AudioProcessingResult:
     """Validate a plugin's audio result and strip whitespace around texts.
 
@@ -307,7 +361,10 @@ def normalise_audio_result(result: Any) -> AudioProcessingResult:
     """
     parsed = AudioProcessingResult.model_validate(result, from_attributes=True)
     segments = [s.model_copy(update={"text": s.text.strip()}) for s in parsed.segments]
-    return AudioProcessingResult(text=parsed.text.strip(), segments=segments)
+    # ``verification`` is the host's to add (check_reading), never the plugin's.
+    return parsed.model_copy(
+        update={"text": parsed.text.strip(), "segments": segments, "verification": None}
+    )
 
 
 def normalise_image_result(result: Any) -> ImageProcessingResult:

@@ -126,11 +126,18 @@ class AudioProcessingResult(BaseModel):
 
     ``verification`` is not a plugin's to fill: the model host adds it in a
     comparison, when the plugin can score readings (:mod:`core.plugins.scoring`).
+
+    Attributes:
+        language: ISO 639-1 code of the language decoded, when the plugin says.
+        language_probability: The model's probability for ``language`` (0..1; 1.0
+            when it was given rather than detected).
     """
 
     text: str
     segments: list[AudioChunk]
     verification: ReadingVerification | None = None
+    language: str | None = None
+    language_probability: float | None = None
 
 
 class Point(BaseModel):

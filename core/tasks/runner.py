@@ -23,10 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydub import AudioSegment
-
-from core.audio import load_audio, split_audio
 from core.page.words import read_page
+from core.plugins.languages import LanguageUnsupported, accept_detection
 from core.plugins.types import (
     AudioChunk,
     AudioProcessingResult,
@@ -50,13 +48,10 @@ from core.results import (
 from core.stores.files import FileStore
 from core.stores.tasks import Task, TaskKind
 from core.tasks.consumer import TaskFailed
+from core.tasks.recording import Recording, cut_audio
 
 __all__ = ["ModelGateway", "TaskRunner", "TextMatcher"]
 
-#: Shortest piece cut out of a recording, in seconds. Models may report zero-length
-#: segments or words (start == end) or times past the end of the recording; their
-#: pieces are widened to this length inside the recording so they can still be cut.
-MIN_PIECE_S = 0.1
 
 
 class ModelGateway(Protocol):
@@ -67,7 +62,11 @@ class ModelGateway(Protocol):
     """
 
     async def transcribe(
-        self, model: str, path: Path, reference_text: str | None = None
+        self,
+        model: str,
+        path: Path,
+        reference_text: str | None = None,
+        language: str | None = None,
     ) -> AudioProcessingResult: ...
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult: ...
@@ -87,6 +86,7 @@ class TextMatcher(Protocol):
         heard: list[HeardWord],
         duration: float,
         segment_lengths: list[int],
+        language: str = "en",
     ) -> Assessment: ...
 
 
@@ -141,7 +141,7 @@ class TaskRunner:
         _current_kind.set(task.kind.value)  # this asyncio task's context only
         if task.kind is TaskKind.AUDIO_PROCESSING:
             recording = await self._recording(task.owner, payload["audio_file"])
-            audio, _ = await self._transcribe(task.owner, recording, payload["audio_model"])
+            audio, _, _ = await self._transcribe(task.owner, recording, payload["audio_model"])
             return audio
         if task.kind is TaskKind.IMAGE_PROCESSING:
             image, _ = await self._image(task.owner, payload["image_file"], payload["image_model"])
@@ -149,13 +149,16 @@ class TaskRunner:
         if task.kind is TaskKind.AUDIO_TEXT_COMPARISON:
             reference = " ".join(payload["text"])
             recording = await self._recording(task.owner, payload["audio_file"])
-            audio, checked = await self._transcribe(
-                task.owner, recording, payload["audio_model"], reference
+            audio, checked, language = await self._transcribe(
+                task.owner, recording, payload["audio_model"], reference, payload
             )
             errors, summary = await self._assess(
-                task.owner, recording, audio, reference, reference_words(reference), checked
+                task.owner, recording, audio, reference, reference_words(reference), checked,
+                language,
             )
-            return AudioTextComparison(audio=audio, errors=errors, summary=summary)
+            return AudioTextComparison(
+                audio=audio, errors=errors, summary=summary, language=language
+            )
         if task.kind is TaskKind.AUDIO_IMAGE_COMPARISON:
             # OCR first: the page's text is the ASR's reference (a decoding prompt
             # for plugins that use one; see docs/accuracy.md for what it buys).
@@ -164,8 +167,8 @@ class TaskRunner:
             )
             recording = await self._recording(task.owner, payload["audio_file"])
             prompt = page_text or image.text
-            audio, checked = await self._transcribe(
-                task.owner, recording, payload["audio_model"], prompt
+            audio, checked, language = await self._transcribe(
+                task.owner, recording, payload["audio_model"], prompt, payload
             )
             if words:  # the page's words joined by single spaces (hyphenations joined)
                 image = ImageProcessingResult(text=page_text, boxes=image.boxes)
@@ -174,9 +177,11 @@ class TaskRunner:
             if checked is not None and [w.text for w in words] != prompt.split():
                 checked = None  # checked against other words than these: not applicable
             errors, summary = await self._assess(
-                task.owner, recording, audio, image.text, words, checked
+                task.owner, recording, audio, image.text, words, checked, language
             )
-            return AudioImageComparison(image=image, audio=audio, errors=errors, summary=summary)
+            return AudioImageComparison(
+                image=image, audio=audio, errors=errors, summary=summary, language=language
+            )
         if task.kind is TaskKind.AUDIO_EXTRACTION:
             return await self._extract(task.owner, payload)
         raise TaskFailed(f"Unknown task kind {task.kind}")
@@ -187,36 +192,60 @@ class TaskRunner:
             raise TaskFailed(f"No such {kind} file available")
         return path
 
-    async def _recording(self, owner: str, file_id: str) -> _Recording:
-        return _Recording(await self._input("audio", owner, file_id))
+    async def _recording(self, owner: str, file_id: str) -> Recording:
+        return Recording(await self._input("audio", owner, file_id))
 
     async def _cut(
-        self, owner: str, recording: _Recording, intervals: list[tuple[float, float]]
+        self, owner: str, recording: Recording, intervals: list[tuple[float, float]]
     ) -> list[uuid.UUID]:
         """Cut and register one mp3 file per interval (seconds) of the recording."""
         if not intervals:
             return []
         audio = await recording.decoded()
         out_dir = self._files.directory("audio")
-        ids = await asyncio.to_thread(_cut_audio, audio, intervals, out_dir)
+        ids = await asyncio.to_thread(cut_audio, audio, intervals, out_dir)
         await self._files.register("audio", owner, ids)
         return ids
 
     async def _transcribe(
         self,
         owner: str,
-        recording: _Recording,
+        recording: Recording,
         model: str,
         reference_text: str | None = None,
-    ) -> tuple[Transcript, ReadingVerification | None]:
+        comparison: dict[str, Any] | None = None,
+    ) -> tuple[Transcript, ReadingVerification | None, str]:
         """Transcribe the recording and cut one downloadable file per segment.
 
+        Args:
+            comparison: A comparison task's payload: its ``language`` (settled by
+                the API, :func:`core.plugins.languages.choose_language`) or, when
+                that is ``None``, its ``candidate_languages`` for the detection.
+
         Returns:
-            The transcript, and the reading check of it against ``reference_text``
-            when the model host ran one (``core.reading.verify``).
+            The transcript, the reading check of it against ``reference_text``
+            when the model host ran one (``core.reading.verify``), and the language
+            of the reading (ISO 639-1; ``"en"`` outside comparisons).
+
+        Raises:
+            TaskFailed: the language was to be detected and the detection is not
+                unambiguous (:func:`core.plugins.languages.accept_detection`).
         """
+        requested = (comparison or {}).get("language")
         with self._stage("asr"):
-            result = await self._models.transcribe(model, recording.path, reference_text)
+            result = await self._models.transcribe(
+                model, recording.path, reference_text, requested
+            )
+        language = requested or "en"
+        # Tasks queued before languages existed have no candidates: English, as then.
+        if comparison is not None and requested is None and "candidate_languages" in comparison:
+            try:
+                language = accept_detection(
+                    result.language, result.language_probability,
+                    comparison.get("candidate_languages"),
+                )
+            except LanguageUnsupported as error:
+                raise TaskFailed(str(error)) from error
         segments = result.segments
         if not segments:
             # Nothing recognised: one empty segment spanning the recording keeps
@@ -231,7 +260,7 @@ class TaskRunner:
                 for s, f in zip(segments, files, strict=True)
             ],
         )
-        return transcript, result.verification
+        return transcript, result.verification, language
 
     async def _image(
         self, owner: str, file_id: str, model: str
@@ -258,11 +287,12 @@ class TaskRunner:
     async def _assess(
         self,
         owner: str,
-        recording: _Recording,
+        recording: Recording,
         audio: Transcript,
         reference_text: str,
         reference: list[RefWord],
         checked: ReadingVerification | None = None,
+        language: str = "en",
     ) -> tuple[list[MiscueReport], ReadingSummary | None]:
         """Miscues (spec ``errors``, extended) and the ``summary`` of a reading.
 
@@ -275,7 +305,9 @@ class TaskRunner:
         heard = heard_words(audio.segments)
         duration = (await recording.decoded()).duration_seconds
         if checked is not None:
-            heard = checked_heard([w.text for w in reference], heard, checked, duration)
+            heard = checked_heard(
+                [w.text for w in reference], heard, checked, duration, language=language
+            )
         with self._stage("matching"):
             assessed = await self._matcher.assess(
                 reference_text,
@@ -283,6 +315,7 @@ class TaskRunner:
                 heard,
                 duration,
                 [len(s.text) for s in audio.segments],
+                language,
             )
         if checked is not None:
             apply_evidence(assessed.miscues, checked)
@@ -323,24 +356,6 @@ class TaskRunner:
         return PhraseExtraction(data=data)
 
 
-class _Recording:
-    """A task's recording, decoded (ffmpeg, through pydub) at most once, when first needed.
-
-    Args:
-        path: The stored upload (mp3).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._decoded: AudioSegment | None = None
-
-    async def decoded(self) -> AudioSegment:
-        """The decoded recording (a task's steps run one after another, so no lock)."""
-        if self._decoded is None:
-            self._decoded = await asyncio.to_thread(load_audio, self.path)
-        return self._decoded
-
-
 def _report(miscue: Miscue, file: uuid.UUID) -> MiscueReport:
     """A miscue as an entry of the result's ``errors``, with its cut."""
     box = None
@@ -369,15 +384,3 @@ def _report(miscue: Miscue, file: uuid.UUID) -> MiscueReport:
         boxes=list(miscue.boxes),
         evidence=miscue.evidence,
     )
-
-
-def _cut_audio(
-    audio: AudioSegment, intervals: list[tuple[float, float]], out_dir: Path
-) -> list[uuid.UUID]:
-    """``split_audio`` after making model times cuttable (see ``MIN_PIECE_S``)."""
-    duration = audio.duration_seconds
-    cuttable = []
-    for start, end in intervals:
-        start = min(max(start, 0.0), max(duration - MIN_PIECE_S, 0.0))
-        cuttable.append((start, min(max(end, start + MIN_PIECE_S), duration)))
-    return split_audio(audio, cuttable, out_dir)

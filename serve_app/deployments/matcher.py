@@ -27,6 +27,10 @@ class Matcher:
         heard: list[HeardWord],
         duration: float,
         segment_lengths: list[int],
+        language: str = "en",
     ) -> Assessment:
-        """Word-level miscues and the reading's summary (``core.reading.assess.assess``)."""
-        return assess(reference_text, reference, heard, duration, segment_lengths)
+        """Word-level miscues and the reading's summary (``core.reading.assess.assess``,
+        normalising words by ``language``'s rules, ISO 639-1)."""
+        return assess(
+            reference_text, reference, heard, duration, segment_lengths, language=language
+        )

@@ -163,7 +163,11 @@ class ModelHost:
         return {"loads": list(self._loads), "batch_sizes": list(self._batch_sizes)}
 
     async def process(
-        self, data: bytes, suffix: str, reference_text: str | None = None
+        self,
+        data: bytes,
+        suffix: str,
+        reference_text: str | None = None,
+        language: str | None = None,
     ) -> PluginResult:
         """Run the model on file content.
 
@@ -172,6 +176,7 @@ class ModelHost:
             suffix: The file name suffix, e.g. ``".mp3"``.
             reference_text: The expected text, for ASR plugins that can use it
                 (``PluginRunner.run_file``).
+            language: ISO 639-1 code of the speech, for ASR plugins that take one.
 
         Returns:
             ``AudioProcessingResult`` or ``ImageProcessingResult`` (pickled by Ray
@@ -184,9 +189,11 @@ class ModelHost:
         # Read in the request's context; the batch handler runs in another one.
         model_id = serve.get_multiplexed_model_id()
         if self._args.batching.enabled:
-            outcome = await self._run_batched((model_id, (data, suffix, reference_text)))
+            outcome = await self._run_batched(
+                (model_id, (data, suffix, reference_text, language))
+            )
         else:
-            (outcome,) = await self._run(model_id, [(data, suffix, reference_text)])
+            (outcome,) = await self._run(model_id, [(data, suffix, reference_text, language)])
         if isinstance(outcome, Exception):
             raise outcome
         return outcome

@@ -73,7 +73,12 @@ class HandleGateway:
         self._model_wait_s = model_wait_s
 
     async def _process(
-        self, kind: PluginKind, model: str, path: Path, reference_text: str | None = None
+        self,
+        kind: PluginKind,
+        model: str,
+        path: Path,
+        reference_text: str | None = None,
+        language: str | None = None,
     ) -> PluginResult:
         try:
             found = await self._directory.find(model, wait_s=self._model_wait_s)
@@ -83,7 +88,7 @@ class HandleGateway:
             raise TaskFailed(f"No such {kind} model available")
         data = await asyncio.to_thread(path.read_bytes)
         try:
-            return await found[1].process.remote(data, path.suffix, reference_text)
+            return await found[1].process.remote(data, path.suffix, reference_text, language)
         except RayTaskError as error:
             # The plugin raised (or timed out): the same input would fail again.
             cause = error.cause
@@ -91,10 +96,14 @@ class HandleGateway:
             raise TaskFailed(f"The {kind} model {model!r} failed: {reason}") from error
 
     async def transcribe(
-        self, model: str, path: Path, reference_text: str | None = None
+        self,
+        model: str,
+        path: Path,
+        reference_text: str | None = None,
+        language: str | None = None,
     ) -> AudioProcessingResult:
         # _process checked the model's kind; its host validated the result as that kind.
-        result = await self._process("audio", model, path, reference_text)
+        result = await self._process("audio", model, path, reference_text, language)
         return cast(AudioProcessingResult, result)
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:
@@ -119,9 +128,10 @@ class HandleMatcher:
         heard: list[HeardWord],
         duration: float,
         segment_lengths: list[int],
+        language: str = "en",
     ) -> Assessment:
         return await self._handle.assess.remote(
-            reference_text, reference, heard, duration, segment_lengths
+            reference_text, reference, heard, duration, segment_lengths, language
         )
 
 

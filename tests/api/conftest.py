@@ -30,6 +30,13 @@ from core.stores.users import UserStore
 MODELS = [
     PluginInfo(name="whisper", kind="audio", languages=["en"], description="test ASR"),
     PluginInfo(name="en_easyocr", kind="image", languages=["en"], description="test OCR"),
+    # Languages as the real plugins list them (tests/api/test_languages.py).
+    PluginInfo(name="whisper-base", kind="audio", languages=["en", "ar", "de", "ru"],
+               description="test multilingual ASR"),
+    PluginInfo(name="rus_tesseract", kind="image", languages=["ru"], description="test OCR"),
+    PluginInfo(name="ara_tesseract", kind="image", languages=["ar"], description="test OCR"),
+    PluginInfo(name="tesseract", kind="image", languages=["en", "ru", "ar"],
+               description="test multi-language OCR"),
 ]
 JWT_SECRET = "in-process-test-secret-" + "x" * 32
 PASSWORD = "correct horse battery"

