@@ -13,6 +13,10 @@ Usage (from the repository root)::
     python -m bench.build_set --out bench/data --seed 7 [--limit N] [--jobs 2]
     python -m bench.build_set --out bench/data --seeds 7,11     # ids s7-p03, s11-p03 ...
     python -m bench.build_set --fixture tests/data/miscue
+    python -m bench.build_set --language ru --out /tmp/bset_ru --seed 7   # also: ar
+    python -m bench.build_set --language ru --fixture tests/data/ru_miscue
+
+Russian and Arabic (``--language``) are built by ``bench/languages.py``.
 
 Units: durations and times are seconds, rates are words per minute, image sizes px,
 signal-to-noise ratios dB, mains frequencies Hz.
@@ -113,6 +117,7 @@ class ItemPlan:
     distorted: bool
     rate_factor: float = 1.0
     noise: Noise | None = None
+    language: str = "en"
 
 
 def load_passages(path: Path = PASSAGES) -> tuple[str, list[dict[str, object]]]:
@@ -189,7 +194,10 @@ def build_item(plan: ItemPlan, out: Path, seed: int, prefixed: bool = False) -> 
     """
     rng = random.Random(f"{seed}-{plan.passage}")
     ident = item_id(plan.passage, seed if prefixed else None)
-    miscues = plant(plan.reference, plan.kinds, rng)
+    if plan.language == "en":
+        miscues = plant(plan.reference, plan.kinds, rng)
+    else:
+        miscues = _languages().plant(plan.reference, plan.kinds, rng, plan.language)
     spoken = apply(plan.reference, miscues)
 
     audio_rel = f"audio/{ident}.mp3"
@@ -209,18 +217,20 @@ def build_item(plan: ItemPlan, out: Path, seed: int, prefixed: bool = False) -> 
     speech_min = (bounds.speech_end - bounds.speech_start) / 60
 
     font_size, margin = rng.randint(*FONT_SIZES_PX), rng.randint(*MARGIN_RANGE_PX)
-    if plan.hyphenate:
+    if plan.language != "en":
+        page = _languages().render(plan.reference, plan.font, font_size, margin, plan.language)
+    elif plan.hyphenate:
         page = render_hyphenated(plan.reference, plan.font, font_size, margin, rng.choice((1, 2)))
     else:
         page = render_page(plan.reference, plan.font, font_size, margin=margin)
     image = page.image
-    record = dict(NO_DISTORTIONS)
+    distortions = dict(NO_DISTORTIONS)
     if plan.distorted:
-        image, record = distort(image, rng)
+        image, distortions = distort(image, rng)
     image_rel = f"images/{ident}.png"
     save_png(image, out / image_rel)
 
-    return {
+    record = {
         "id": ident,
         "seed": seed,
         "passage": plan.passage,
@@ -243,8 +253,9 @@ def build_item(plan: ItemPlan, out: Path, seed: int, prefixed: bool = False) -> 
         "font_size_px": page.font_size,
         "margin_px": page.margin,
         "hyphenated": page.hyphenated,
-        "distortions": record,
+        "distortions": distortions,
     }
+    return record if plan.language == "en" else record | {"language": plan.language}
 
 
 def build_set(
@@ -253,52 +264,82 @@ def build_set(
     limit: int | None,
     jobs: int,
     piper_model: Path | None = None,
+    language: str = "en",
 ) -> str:
     """Build the set of one or more seeds into ``out`` and return the summary text.
 
     With several seeds every passage is read once per seed; item ids (and file names)
     get the seed as a prefix (``s7-p03``) so they stay unique. ``limit`` applies per seed.
+    ``language`` "ru" or "ar": the UDHR passages of ``bench/languages.py`` instead.
     """
     started = time.monotonic()
-    source, passages = load_passages()
+    english = language == "en"
+    source, passages = load_passages(PASSAGES if english else _languages().PASSAGES[language])
     out.mkdir(parents=True, exist_ok=True)
     prefixed = len(seeds) > 1
-    jobs_list = [
-        (plan, seed) for seed in seeds for plan in plan_items(passages, seed, piper_model)[:limit]
-    ]
+
+    def plans(seed: int) -> list[ItemPlan]:
+        if english:
+            return plan_items(passages, seed, piper_model)
+        return _languages().plan_items(passages, seed, language)
+
+    jobs_list = [(plan, seed) for seed in seeds for plan in plans(seed)[:limit]]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         items = list(pool.map(lambda job: build_item(job[0], out, job[1], prefixed), jobs_list))
     manifest: dict[str, Any] = {"seed": seeds[0]} if not prefixed else {}
     manifest |= {"seeds": list(seeds), "source": source, "items": items}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if not english:
+        manifest = {"language": language} | manifest
+    text = json.dumps(manifest, indent=2, ensure_ascii=english)
+    (out / "manifest.json").write_text(text + "\n", encoding="utf-8")
     return summarize(items, time.monotonic() - started)
 
 
-def build_fixture(stem: Path) -> str:
+def _languages() -> Any:
+    """``bench.languages`` (imported late: it imports this module)."""
+    from bench import languages
+
+    return languages
+
+
+def build_fixture(stem: Path, language: str = "en") -> str:
     """Write ``STEM.mp3``, ``STEM.png`` and ``STEM.json``: a one-sentence API test case.
 
     The recording is ``FIXTURE_REFERENCE`` read by espeak-ng with one substitution and
     one omission; the page is the reference, clean, in DejaVu Sans 40 px; the JSON has
-    the ground truth and each reference token's pixel box on the page.
+    the ground truth and each reference token's pixel box on the page. ``language``
+    "ru"/"ar": the short page of ``bench.languages.FIXTURES`` instead (Arabic drawn
+    right-to-left by libraqm).
     """
     stem.parent.mkdir(parents=True, exist_ok=True)
-    spoken = apply(FIXTURE_REFERENCE, FIXTURE_MISCUES)
+    english = language == "en"
+    spec = None if english else _languages().FIXTURES[language]
+    reference = FIXTURE_REFERENCE if spec is None else spec.reference
+    miscues = FIXTURE_MISCUES if spec is None else spec.miscues
+    voice = FIXTURE_VOICE if spec is None else spec.voice
+    spoken = apply(reference, miscues)
     mp3, png, meta = (stem.with_suffix(s) for s in (".mp3", ".png", ".json"))
-    synthesize_mp3(spoken, FIXTURE_VOICE, mp3, lead_s=FIXTURE_PAD_S, tail_s=FIXTURE_PAD_S)
+    synthesize_mp3(spoken, voice, mp3, lead_s=FIXTURE_PAD_S, tail_s=FIXTURE_PAD_S)
     bounds = speech_bounds(mp3)
-    page = render_page(
-        FIXTURE_REFERENCE, FIXTURE_FONT, FIXTURE_FONT_SIZE, margin=60, ligatures=False
-    )
+    if english:
+        page = render_page(
+            FIXTURE_REFERENCE, FIXTURE_FONT, FIXTURE_FONT_SIZE, margin=60, ligatures=False
+        )
+    else:
+        page = _languages().fixture_page(language)
     save_png(page.image, png)
+    command = "--fixture " + str(stem) + ("" if english else f" --language {language}")
     doc = {
-        "description": "One sentence read by espeak-ng with one planted substitution and "
+        "description": ("One sentence" if english else "A short page")
+        + " read by espeak-ng with one planted substitution and "
         "one omission; the page shows the reference text. Made by "
-        "`python -m bench.build_set --fixture " + str(stem) + "`.",
-        "reference": FIXTURE_REFERENCE,
+        "`python -m bench.build_set " + command + "`.",
+        **({} if english else {"language": language}),
+        "reference": reference,
         "spoken": spoken,
-        "miscues": [m.as_dict() for m in FIXTURE_MISCUES],
+        "miscues": [m.as_dict() for m in miscues],
         "audio": mp3.name,
-        "tts": FIXTURE_VOICE.as_dict(),
+        "tts": voice.as_dict(),
         "duration_s": bounds.duration_s,
         "speech_start": bounds.speech_start,
         "speech_end": bounds.speech_end,
@@ -308,7 +349,7 @@ def build_fixture(stem: Path) -> str:
         "font_size_px": page.font_size,
         "words": [{"word": b.word, "box": b.box} for b in page.boxes],
     }
-    meta.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    meta.write_text(json.dumps(doc, indent=2, ensure_ascii=english) + "\n", encoding="utf-8")
     return (
         f"wrote {mp3} ({mp3.stat().st_size} B, {bounds.duration_s} s), "
         f"{png} ({png.stat().st_size} B, {page.image.size[0]}x{page.image.size[1]}), {meta}\n"
@@ -338,14 +379,20 @@ def main(argv: list[str] | None = None) -> None:
         metavar="STEM",
         help="instead, write the API-test fixture STEM.mp3/.png/.json (e.g. tests/data/miscue)",
     )
+    parser.add_argument(
+        "--language",
+        choices=("en", "ru", "ar"),
+        default="en",
+        help="en: bench/passages.json; ru, ar: the UDHR passages (bench/languages.py)",
+    )
     args = parser.parse_args(argv)
     if args.fixture is not None:
-        print(build_fixture(args.fixture))
+        print(build_fixture(args.fixture, args.language))
     else:
         seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
         if len(set(seeds)) != len(seeds):
             parser.error(f"--seeds repeats a seed: {args.seeds}")
-        print(build_set(args.out, seeds, args.limit, args.jobs, args.piper_model))
+        print(build_set(args.out, seeds, args.limit, args.jobs, args.piper_model, args.language))
 
 
 if __name__ == "__main__":

@@ -83,10 +83,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--manifest", type=Path, nargs="+", required=True)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/check_cache.pkl"))
     parser.add_argument("--set", default="{}", help="JSON VerifyOptions fixed while tuning")
+    parser.add_argument("--language", default="en", help="ISO 639-1 code of the set")
+    parser.add_argument("--plugin-options", default='{"compute_type": "int8"}',
+                        help="JSON whisper plugin options (as bench.check_eval)")
     args = parser.parse_args(argv)
     fixed = json.loads(args.set)
     cache = pickle.loads(args.cache.read_bytes())
-    runner = PluginRunner("whisper", {"compute_type": "int8"})
+    runner = PluginRunner("whisper", json.loads(args.plugin_options))
     items_by_root = []
     for manifest in args.manifest:
         items = split_items(json.loads(manifest.read_text())["items"], "dev")
@@ -99,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     def run(options: VerifyOptions):
         merged = None
         for items, root in items_by_root:
-            rows = evaluate(items, root, runner, cache, {"checked": options}, memo)
+            rows = evaluate(items, root, runner, cache, {"checked": options}, memo,
+                            language=args.language)
             row = rows["checked"]
             if merged is None:
                 merged = row

@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.score import Counts, ItemCounts, Located, bootstrap, figures, match
 from bench.split import split_items
-from core.plugins.host import PluginRunner
+from core.plugins.host import PluginRunner, scoring_words
 from core.plugins.scoring import WordPrediction
 from core.reading.assess import assess, heard_words, reference_words
 from core.reading.candidates import TRANSCRIPT
@@ -120,9 +120,12 @@ def transcript_only(scored: ScoredReading) -> ScoredReading:
 
 def evaluate(items: list[dict], root: Path, runner: PluginRunner, cache: dict,
              options: dict[str, VerifyOptions], memo: dict | None = None,
-             scoring: VerifyOptions | None = None) -> dict[str, Any]:
+             scoring: VerifyOptions | None = None, language: str = "en") -> dict[str, Any]:
     """Per stage: overall counts, per-item results. ``memo`` keeps each item's scored
-    candidates between calls (options that change only the decision reuse them)."""
+    candidates between calls (options that change only the decision reuse them).
+    ``language`` (ISO 639-1) is passed to the model and the assessment, as the task
+    runner and the model host do for a comparison in that language."""
+    told = {} if language == "en" else {"language": language}
     memo = {} if memo is None else memo
     scoring = scoring or next(iter(options.values()))
     rows: dict[str, Any] = {name: {"counts": Counts(), "items": []} for name in
@@ -133,10 +136,13 @@ def evaluate(items: list[dict], root: Path, runner: PluginRunner, cache: dict,
         key = (item["id"], "transcript")
         if key not in cache:
             started = time.perf_counter()
-            raw = runner._impl.process_audio(str(root / item["audio"]), reference_text=ref)
+            raw = runner._impl.process_audio(
+                str(root / item["audio"]), reference_text=ref, **told
+            )
             asr_s = time.perf_counter() - started
             result = runner._normalise(raw, str(root / item["audio"]))
             started = time.perf_counter()
+            result = result.model_copy(update={"language": language})
             runner.check_reading(str(root / item["audio"]), ref, result)
             cache[key] = result
             cache[(item["id"], "seconds")] = (asr_s, time.perf_counter() - started)
@@ -144,19 +150,21 @@ def evaluate(items: list[dict], root: Path, runner: PluginRunner, cache: dict,
         heard = heard_words(result.segments)
         duration = cache.get((item["id"], "duration")) or item["duration_s"]
         truth = [Located(m["type"], m["ref_start"], m["ref_end"]) for m in item["miscues"]]
-        base = assess(ref, words, heard, duration).miscues
+        base = assess(ref, words, heard, duration, language=language).miscues
         _add(rows["transcript"], item, located(base), truth, None)
         if item["id"] not in memo:
             scorer = CachingScorer(
-                lambda item=item: runner._impl.reading_scorer(str(root / item["audio"])),
+                lambda item=item: runner._impl.reading_scorer(str(root / item["audio"]), **told),
                 cache, item["id"],
             )
-            memo[item["id"]] = score_reading(ref.split(), heard, scorer, scoring)
+            memo[item["id"]] = score_reading(
+                scoring_words(ref, language), heard, scorer, scoring, language=language
+            )
         for name, opts in options.items():
             scored = memo[item["id"]]
             checked = decide(scored if opts.propose else transcript_only(scored), opts)
-            heard2 = checked_heard(ref.split(), heard, checked, duration)
-            miscues = assess(ref, words, heard2, duration).miscues
+            heard2 = checked_heard(ref.split(), heard, checked, duration, language=language)
+            miscues = assess(ref, words, heard2, duration, language=language).miscues
             apply_evidence(miscues, checked)
             _add(rows[name], item, located(miscues), truth, checked)
     return rows
@@ -232,10 +240,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/check_cache.pkl"))
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--options", default="{}", help="JSON VerifyOptions overrides")
+    parser.add_argument("--language", default="en", help="ISO 639-1 code of the set")
+    parser.add_argument("--plugin-options", default='{"compute_type": "int8"}',
+                        help='JSON whisper plugin options, e.g. {"weights": "base", ...}')
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     cache = pickle.loads(args.cache.read_bytes()) if args.cache.exists() else {}
-    runner = PluginRunner("whisper", {"compute_type": "int8"})
+    runner = PluginRunner("whisper", json.loads(args.plugin_options))
     overrides = json.loads(args.options)
     base = dataclasses.replace(VerifyOptions(), **overrides)
     options = {
@@ -251,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             items = items[: args.limit]
         for item in items:
             item["id"] = f"{manifest.parent.name}/{item['id']}"
-        rows = evaluate(items, manifest.parent, runner, cache, options, scoring=base)
+        rows = evaluate(items, manifest.parent, runner, cache, options, scoring=base,
+                        language=args.language)
         for name, row in rows.items():
             merged = all_rows.setdefault(name, {"counts": Counts(), "items": []})
             merged["counts"].add(row["counts"])
