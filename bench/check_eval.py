@@ -31,8 +31,8 @@ from typing import Any
 
 from bench.score import Counts, ItemCounts, Located, bootstrap, figures, match
 from bench.split import split_items
-from core.plugins.host import PluginRunner, scoring_words
-from core.plugins.scoring import WordPrediction
+from core.plugins.host import PluginRunner
+from core.plugins.scoring import WordPrediction, scoring_words
 from core.reading.assess import assess, heard_words, reference_words
 from core.reading.candidates import TRANSCRIPT
 from core.reading.checked import apply_evidence, checked_heard

@@ -22,6 +22,23 @@ from typing import Any
 from core.plugins import AudioChunk, AudioProcessingResult, Word, register_plugin
 from plugins.whisper_scoring import EncoderCache, WhisperReadingScorer
 
+#: The reading check's thresholds for Whisper base in Russian and Arabic
+#: (``core.reading.verify.VerifyOptions`` overrides). Chosen on the dev half of the
+#: Russian set only (``python -m bench.calibrate --language ru --set ...``, 32 readings
+#: of espeak-ng's voice, docs/accuracy.md): primed with the page, Whisper base writes
+#: it back, so omissions are proposed at any word the decoder ranks 1000th or worse
+#: (``skip_rank``), but only kept 10 nats ahead; proposed substitutions never won on
+#: dev and are off; the transcript's own miscues must win by 2 nats. Arabic has no
+#: voice Whisper base understands to tune on: it gets the Russian values, measured on
+#: its test half.
+MULTILINGUAL_READING_CHECK: dict[str, Any] = {
+    "complete_prefixes": 10, "decoder_min_similarity": 0, "skip_rank": 1000,
+    "max_substitutes": 3, "margin_transcript": 2.0,
+    "margin_proposed": {"substitution": 1e9, "omission": 10.0, "insertion": 1.0},
+    "loose_penalty": 1e9, "name_penalty": 1e9, "function_penalty": 4.0,
+    "frequency_penalty": 4.0,
+}
+
 
 @register_plugin
 class WhisperPlugin:
@@ -62,6 +79,7 @@ class WhisperPlugin:
         max_compression_ratio: float = 2.4,
         check_reading: bool = True,
         reading_check: dict[str, Any] | None = None,
+        reading_check_languages: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """Load the Whisper model.
 
@@ -138,6 +156,10 @@ class WhisperPlugin:
             reading_check: Overrides of the check's thresholds
                 (``core.reading.verify.VerifyOptions`` fields, e.g.
                 ``{"propose": false}`` to check only the transcript's miscues).
+            reading_check_languages: Further overrides per language (ISO 639-1), on
+                top of ``reading_check``. The defaults were chosen on English with
+                tiny.en; multilingual weights default to
+                :data:`MULTILINGUAL_READING_CHECK` for ``ru`` and ``ar``.
         """
         from faster_whisper import WhisperModel
 
@@ -160,6 +182,7 @@ class WhisperPlugin:
         self.max_compression_ratio = max_compression_ratio
         self.check_reading = check_reading
         self.reading_check = dict(reading_check or {})
+        self.reading_check_languages = dict(reading_check_languages or {})
         self.model = WhisperModel(
             self.model_path,
             device=device,
@@ -174,6 +197,8 @@ class WhisperPlugin:
         self.languages = list(self.model.supported_languages)
         if not self.multilingual:
             self.language = "en"
+        elif reading_check_languages is None:
+            self.reading_check_languages = dict.fromkeys(("ru", "ar"), MULTILINGUAL_READING_CHECK)
         kind = f"multilingual, {len(self.languages)} languages" if self.multilingual else "English"
         self.description = (
             f"Whisper ({kind}; weights: {source}) via faster-whisper (CTranslate2). "

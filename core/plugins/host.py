@@ -32,6 +32,7 @@ from core.plugins import (
     instantiate_plugin,
     plugin_info,
 )
+from core.plugins.scoring import scoring_words
 from core.reading.assess import heard_words
 from core.reading.verify import VerifyOptions, verify_reading
 
@@ -157,11 +158,16 @@ class PluginRunner:
         self.batch_accepts_reference = self._batch is not None and (
             "reference_texts" in inspect.signature(self._batch).parameters
         )
-        # Checked at load, so a bad override fails the deployment, not each request.
-        self._check_options = (
-            VerifyOptions(**getattr(self._impl, "reading_check", {}))
-            if self.checks_readings else None
-        )
+        # Checked at load, so a bad override fails the deployment, not each request;
+        # ``reading_check_languages`` overrides the thresholds per language.
+        self._check_options: dict[str | None, VerifyOptions] = {}
+        if self.checks_readings:
+            common = dict(getattr(self._impl, "reading_check", {}))
+            per = dict(getattr(self._impl, "reading_check_languages", None) or {})
+            self._check_options = {
+                code: VerifyOptions(**{**common, **dict(extra or {})})
+                for code, extra in {None: {}, **per}.items()
+            }
         # Plugins that read turned text themselves say so (``reads_rotated_text``).
         self.deskew = (
             deskew and self.info.kind == "image" and not getattr(cls, "reads_rotated_text", False)
@@ -298,7 +304,8 @@ class PluginRunner:
                 scorer = self._impl.reading_scorer(path)
             verification = verify_reading(
                 scoring_words(reference_text, language), heard_words(result.segments), scorer,
-                self._check_options, language=language,
+                self._check_options.get(language, self._check_options[None]),
+                language=language,
             )
         except Exception:  # noqa: BLE001 - the unchecked transcript is still an answer
             logger.warning("Reading check failed with %s", self.info.name, exc_info=True)
@@ -327,30 +334,6 @@ class PluginRunner:
                         AudioChunk(start=start_ms / 1000, end=end_ms / 1000, text=piece.text)
                     )
         return AudioProcessingResult(text=" ".join(s.text for s in segments), segments=segments)
-
-
-#: Marks a reader does not say and Whisper does not write, dropped from the page's
-#: words before they are scored against the audio: Arabic tashkeel, Quranic marks and
-#: tatweel; Russian stress marks (Unicode charts: Arabic U+0600-06FF; U+0300/U+0301).
-_UNWRITTEN = {
-    "ar": dict.fromkeys(
-        [*range(0x064B, 0x0660), 0x0670, 0x0640, *range(0x0610, 0x061B), *range(0x06D6, 0x06EE)]
-    ),
-    "ru": dict.fromkeys([0x0300, 0x0301]),
-}
-
-
-def scoring_words(reference_text: str, language: str) -> list[str]:
-    """The page's words as the ASR model would write them, for teacher-forced scoring.
-
-    One entry per whitespace-separated word (so edits' word indices still point at the
-    page's words); a word that would be left empty is kept as printed.
-    """
-    table = _UNWRITTEN.get(language)
-    words = reference_text.split()
-    if table is None:
-        return words
-    return [word.translate(table) or word for word in words]
 
 
 def normalise_audio_result(result: Any) -> AudioProcessingResult:

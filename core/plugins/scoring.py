@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ReadingScorer", "WindowScorer", "WordPrediction"]
+__all__ = ["ReadingScorer", "WindowScorer", "WordPrediction", "scoring_words"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,27 @@ class ReadingScorer(Protocol):
     def window(self, start: float, end: float) -> WindowScorer:
         """The scorer of the audio from ``start`` to ``end`` seconds (at most 30 s)."""
         ...
+
+
+#: Marks a reader does not say and Whisper does not write, dropped from the page's
+#: words before they are scored against the audio: Arabic tashkeel, Quranic marks and
+#: tatweel; Russian stress marks (Unicode charts: Arabic U+0600-06FF; U+0300/U+0301).
+_UNWRITTEN = {
+    "ar": dict.fromkeys(
+        [*range(0x064B, 0x0660), 0x0670, 0x0640, *range(0x0610, 0x061B), *range(0x06D6, 0x06EE)]
+    ),
+    "ru": dict.fromkeys([0x0300, 0x0301]),
+}
+
+
+def scoring_words(reference_text: str, language: str) -> list[str]:
+    """The page's words as the ASR model would write them, for teacher-forced scoring.
+
+    One entry per whitespace-separated word (so edits' word indices still point at the
+    page's words); a word that would be left empty is kept as printed.
+    """
+    table = _UNWRITTEN.get(language)
+    words = reference_text.split()
+    if table is None:
+        return words
+    return [word.translate(table) or word for word in words]

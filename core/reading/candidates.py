@@ -75,6 +75,9 @@ def proposals(
     max_insertions: int,
     min_similarity: int,
     language: str = "en",
+    complete_prefixes: int = 0,
+    decoder_min_similarity: int | None = None,
+    skip_rank: int | None = None,
 ) -> list[Candidate]:
     """Substitutions, an omission and insertions at suspect word ``i`` (window indices).
 
@@ -89,6 +92,14 @@ def proposals(
     and frequencies apply; in other languages than English, words are compared by
     normalised form (Arabic with or without tashkeel is one word).
 
+    Three widenings, off by default (``core.reading.verify.VerifyOptions``; set for
+    models whose page-primed transcript hides miscues, as Whisper base does in
+    Russian): ``complete_prefixes`` completes a decoder alternative that only begins a
+    word ("син") with that many lexicon words; ``decoder_min_similarity`` lets the
+    decoder's substitutes look less like the printed word than ``min_similarity``
+    (a word said instead, not misread); ``skip_rank`` proposes any word as skipped
+    when the decoder ranks its first token at least that low there.
+
     Returns:
         The candidates, substitutions first.
     """
@@ -102,12 +113,20 @@ def proposals(
     for alt, _ in prediction.alternatives:
         if fold(alt) != base and alt.lower() in lexicon:
             proposed.setdefault(alt.lower(), DECODER)
+        elif complete_prefixes:
+            for word in lexicon.completions(alt, complete_prefixes):
+                if fold(word) != base:
+                    proposed.setdefault(word, DECODER)
     for near in lexicon.near_words(printed):
         if english or fold(near) != base:
             proposed.setdefault(near, LEXICON)
+    least = {
+        LEXICON: min_similarity,
+        DECODER: min_similarity if decoder_min_similarity is None else decoder_min_similarity,
+    }
     plausible = {
         w: src for w, src in proposed.items()
-        if similarity(w, base, language) >= min_similarity
+        if similarity(w, base, language) >= least[src]
     }  # fmt: skip
     styled_words = [styled(w, printed, language) for w in plausible]
     firsts = scorer.first_token_log_probs(i, styled_words)
@@ -126,7 +145,8 @@ def proposals(
                   frequency_gain(w, base, language))
         for _, w, source in ranked
     ]
-    if len(base) <= MAX_SKIPPED_LETTERS or base in small_forms:
+    unlikely = skip_rank is not None and (prediction.rank or 0) >= skip_rank
+    if len(base) <= MAX_SKIPPED_LETTERS or base in small_forms or unlikely:
         out.append(Candidate(OMISSION, i, i + 1, (), LEXICON, None, 100, name))
     # Insertions: a repeated word, the decoder's own words there, small words.
     inserted: dict[str, str] = {}

@@ -26,6 +26,7 @@ the decoder's own alternatives are proposed then.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Sequence
@@ -94,6 +95,23 @@ class Lexicon:
         self.forms = list(self.spelling)
         self.words = list(self.spelling.values())
         self.rank = {form: i for i, form in enumerate(self.forms)}
+
+    def completions(self, prefix: str, limit: int = 5) -> list[str]:
+        """The most frequent words that begin with ``prefix`` (a decoder's first token,
+        e.g. "син" -> "синий", "синим"), compared by normalised form; ``prefix``
+        itself excluded. Empty for a prefix of fewer than two letters.
+        """
+        key = prefix.lower() if self.language == "en" else _key(prefix, self.language)
+        if len(key) < 2 or not key.isalpha():
+            return []
+        forms = self.forms if self.language != "en" else self.words
+        if not hasattr(self, "_sorted"):
+            self._sorted = sorted(range(len(forms)), key=forms.__getitem__)
+            self._sorted_forms = [forms[i] for i in self._sorted]
+        start = bisect.bisect_left(self._sorted_forms, key)
+        stop = bisect.bisect_left(self._sorted_forms, key + "\U0010ffff")
+        ranks = sorted(self._sorted[start:stop])
+        return [self.words[r] for r in ranks if forms[r] != key][:limit]
 
     def __contains__(self, word: str) -> bool:
         if self.language != "en":

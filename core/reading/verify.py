@@ -114,6 +114,17 @@ class VerifyOptions:
             word needs: speech reduces them ("of" sounds like "on").
         frequency_penalty: Extra nats a proposed substitute needs per Zipf unit it is
             more frequent than the printed word (the decoder's language-model prior).
+        complete_prefixes: Lexicon words a decoder alternative that only begins a
+            word is completed with (0: off, the English default).
+        decoder_min_similarity: Least similarity of a decoder-proposed substitute
+            (``None``: ``min_similarity``).
+        skip_rank: A suspect word whose first token the decoder ranks at least this
+            low is proposed as skipped whatever its length (``None``: only short and
+            function words, the English default).
+
+    The last three widen the proposals for models whose page-primed transcript
+    hides miscues (Whisper base reading Russian writes the page back verbatim);
+    ``configs/serve.yaml`` sets them for ``whisper-base`` (``reading_check``).
     """
 
     top_k: int = 10
@@ -135,6 +146,9 @@ class VerifyOptions:
     name_penalty: float = math.inf
     function_penalty: float = 3.0
     frequency_penalty: float = 2.0
+    complete_prefixes: int = 0
+    decoder_min_similarity: int | None = None
+    skip_rank: int | None = None
 
 
 @dataclass
@@ -296,7 +310,8 @@ def _score_window(
                 c for c in proposals(
                     words, i, prediction, scorer, lexicon, options.first_token_floor,
                     options.max_substitutes, options.max_insertions, options.min_similarity,
-                    language,
+                    language, options.complete_prefixes, options.decoder_min_similarity,
+                    options.skip_rank,
                 )
                 if not (c.name and math.isinf(options.name_penalty))  # could never pass
             ]

@@ -76,7 +76,8 @@ class TextMatcher(Protocol):
     """The spec's text algorithms (``core.reading.text_diff``), possibly in another process."""
 
     async def find_phrases(
-        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
+        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float,
+        language: str = "en",
     ) -> list[int]: ...
 
     async def assess(
@@ -338,7 +339,9 @@ class TaskRunner:
         for phrase in payload["phrases"]:
             # margin 1.0: with one word per unit, widening would pull in neighbours.
             with self._stage("matching"):
-                indices = await self._matcher.find_phrases(texts, phrase, 1.0, self._cutoff)
+                indices = await self._matcher.find_phrases(
+                    texts, phrase, 1.0, self._cutoff, result.language or "en"
+                )
             found.append((phrase, indices))
         spans = [(units[ix[0]][1], units[ix[-1]][2]) for _, ix in found if ix]
         files = iter(await self._cut(owner, recording, spans))

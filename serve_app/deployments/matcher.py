@@ -15,10 +15,13 @@ class Matcher:
     """Aligns what was read with what is written (``core.reading``: assess, text_diff)."""
 
     def find_phrases(
-        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
+        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float,
+        language: str = "en",
     ) -> list[int]:
         """Indices of the phrases where ``to_find`` appears (fuzzy)."""
-        return find_phrases(phrases, to_find, margin=margin, score_cutoff=score_cutoff)
+        return find_phrases(
+            phrases, to_find, margin=margin, score_cutoff=score_cutoff, language=language
+        )
 
     def assess(
         self,

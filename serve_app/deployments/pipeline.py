@@ -117,9 +117,12 @@ class HandleMatcher:
         self._handle = handle
 
     async def find_phrases(
-        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float
+        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float,
+        language: str = "en",
     ) -> list[int]:
-        return await self._handle.find_phrases.remote(phrases, to_find, margin, score_cutoff)
+        return await self._handle.find_phrases.remote(
+            phrases, to_find, margin, score_cutoff, language
+        )
 
     async def assess(
         self,

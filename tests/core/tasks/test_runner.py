@@ -97,8 +97,8 @@ class FakeModels:
 class DirectMatcher:
     """The TextMatcher protocol served by core.reading.text_diff in-process."""
 
-    async def find_phrases(self, phrases, to_find, margin, score_cutoff):
-        return text.find_phrases(phrases, to_find, margin, score_cutoff)
+    async def find_phrases(self, phrases, to_find, margin, score_cutoff, language="en"):
+        return text.find_phrases(phrases, to_find, margin, score_cutoff, language)
 
     language: str | None = None
 
