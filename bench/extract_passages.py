@@ -26,6 +26,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 GENSIM_VERSION = "4.4.0"
 SOURCE_FILES = ("para2para_text1.txt", "para2para_text2.txt")
@@ -74,6 +75,14 @@ HEADINGS = (
 )
 # A token that is a plain number, a year or an ordinal ("1776", "1776,", "17th", "46th").
 _NUMBER_TOKEN = re.compile(r"^\d+(?:st|nd|rd|th|s)?[.,]?$")
+
+
+class _Counted(Protocol):
+    @property
+    def words(self) -> int: ...
+
+
+S = TypeVar("S", bound=_Counted)
 
 
 @dataclass(frozen=True)
@@ -194,8 +203,11 @@ def sentences_of(name: str, text: str) -> list[Sentence]:
     return out
 
 
-def pack_run(run: list[Sentence]) -> list[list[Sentence]]:
-    """Pack a paragraph's kept sentences, in order, into as many 40–70-word passages as fit.
+def pack_run(
+    run: list[S], min_words: int = MIN_WORDS, max_words: int = MAX_WORDS
+) -> list[list[S]]:
+    """Pack a paragraph's kept sentences (anything with a ``words`` count), in order,
+    into as many ``min_words``–``max_words`` passages as fit (default 40–70).
 
     Dynamic programming over sentence boundaries; sentences left over between passages
     are dropped. Ties prefer starting a passage as early, and as short, as possible.
@@ -207,15 +219,15 @@ def pack_run(run: list[Sentence]) -> list[list[Sentence]]:
         take, take_end, total = -1, None, 0
         for j in range(i, n):
             total += run[j].words
-            if total > MAX_WORDS:
+            if total > max_words:
                 break
-            if total >= MIN_WORDS and 1 + best[j + 1] > take:
+            if total >= min_words and 1 + best[j + 1] > take:
                 take, take_end = 1 + best[j + 1], j + 1
         if take >= best[i + 1]:
             best[i], choice[i] = take, take_end
         else:
             best[i], choice[i] = best[i + 1], None
-    passages: list[list[Sentence]] = []
+    passages: list[list[S]] = []
     i = 0
     while i < n:
         end = choice[i]

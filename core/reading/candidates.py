@@ -113,7 +113,7 @@ def proposals(
     for alt, _ in prediction.alternatives:
         if fold(alt) != base and alt.lower() in lexicon:
             proposed.setdefault(alt.lower(), DECODER)
-        elif complete_prefixes:
+        if complete_prefixes:  # a first token may be a word and a word's beginning
             for word in lexicon.completions(alt, complete_prefixes):
                 if fold(word) != base:
                     proposed.setdefault(word, DECODER)

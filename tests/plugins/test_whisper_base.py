@@ -108,3 +108,14 @@ def test_the_model_path_option_still_wins(tmp_path):
     assert "ru" in runner.info.languages
     assert "weights: wb" in runner.info.description
     assert Path(folder).is_dir()
+
+
+def test_russian_and_arabic_get_the_thresholds_chosen_for_whisper_base(base):
+    from plugins.whisper_plugin import MULTILINGUAL_READING_CHECK
+
+    options = base._check_options
+    for language in ("ru", "ar"):
+        assert options[language].skip_rank == MULTILINGUAL_READING_CHECK["skip_rank"]
+        assert options[language].margin_transcript == 2.0
+    assert options[None].skip_rank is None  # other languages: the English defaults
+    assert options[None].margin_transcript == -1.0
