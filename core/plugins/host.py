@@ -233,8 +233,12 @@ class PluginRunner:
         spoken = list(languages or [None] * len(paths))
         if len(references) != len(paths) or len(spoken) != len(paths):
             raise ValueError("reference_texts and languages must have one entry per path")
-        # A batch method has no language argument: requests that name one run alone.
-        if self._batch is not None and len(paths) > 1 and not any(spoken):
+        # A batch method has no language argument: requests that name another language
+        # than the one a single-language model reads run alone.
+        only = set(self.info.languages) if len(self.info.languages) == 1 else set()
+        if self._batch is not None and len(paths) > 1 and all(
+            code is None or code in only for code in spoken
+        ):
             try:
                 if self.batch_accepts_reference:
                     raws = self._batch(list(paths), reference_texts=references)

@@ -24,6 +24,16 @@ def test_run_files_uses_the_batch_method_in_one_call(tmp_path):
     assert [r.text.split()[:2] for r in results] == [["v1", "3"]] * 3
 
 
+def test_run_files_batches_requests_in_the_models_only_language_but_not_others(tmp_path):
+    runner = PluginRunner("sleepy_asr", {"delay_s": 0}, [TEST_PLUGINS])
+    assert runner.info.languages == ["en"]
+    paths = [str(tmp_path / f"{i}.wav") for i in range(3)]
+    batched = runner.run_files(paths, languages=["en", None, "en"])
+    assert [r.text.split()[:2] for r in batched] == [["v1", "3"]] * 3
+    alone = runner.run_files(paths, languages=["en", "ru", None])
+    assert [r.text.split()[1] for r in alone] == ["1"] * 3
+
+
 def test_run_files_isolates_a_failing_file(tmp_path):
     runner = PluginRunner("sleepy_asr", {"delay_s": 0, "fail_on": "bad"}, [TEST_PLUGINS])
     paths = [str(tmp_path / "a.wav"), str(tmp_path / "bad.wav"), str(tmp_path / "c.wav")]
