@@ -66,7 +66,10 @@ def test_bundled_serve_yaml_is_valid():
         for a in apps
         if a["import_path"] == "serve_app.model_app:build_model_app"
     ]
-    assert {m.public_name for m in models} == {"whisper", "en_easyocr", "eng_tesseract"}
+    assert {m.public_name for m in models} == {
+        "whisper", "whisper-base", "en_easyocr", "eng_tesseract", "rus_tesseract",
+        "ara_tesseract", "tesseract",
+    }
     for app in apps:
         if app is not api:
             assert app["route_prefix"] is None  # models are not exposed over HTTP
