@@ -8,6 +8,10 @@ are prompted with the page text (batch/loop time 0.99-1.01 for 4 and 8 recording
 CTranslate2 batches only prompts of equal token length), and was removed
 (``docs/design.md``). Several requests run in parallel with ``num_workers`` instead.
 
+A request may give hot words, a prompt and a temperature of its own
+(``process_audio``); :mod:`plugins.whisper_options` maps them onto faster-whisper's
+``hotwords``, ``suppress_tokens``, ``initial_prompt`` and ``temperature``.
+
 ``reading_scorer`` gives the teacher-forced scores the reading check uses to verify
 suspected miscues (:mod:`core.reading.verify`): the decoder run over the page's text
 and over candidate readings, on one encoder pass per 30-s window.
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.plugins import AudioChunk, AudioProcessingResult, Word, register_plugin
+from plugins.whisper_options import check_temperature, decode_options
 from plugins.whisper_scoring import EncoderCache, WhisperReadingScorer
 
 #: The reading check's thresholds for Whisper base in Russian and Arabic
@@ -208,16 +213,46 @@ class WhisperPlugin:
         )
 
     def process_audio(
-        self, filename: str, reference_text: str | None = None, language: str | None = None
+        self,
+        filename: str,
+        reference_text: str | None = None,
+        language: str | None = None,
+        hot_words: dict[str, float] | None = None,
+        prompt: str | None = None,
+        temperature: float | None = None,
     ) -> AudioProcessingResult:
         """Transcribe an audio file.
+
+        The decoding prompt is, first found: ``prompt`` (even empty, which means none),
+        else ``reference_text`` with ``prompt_with_reference``, else the
+        ``initial_prompt`` option. Hot words are used beside whichever prompt it is
+        (:mod:`plugins.whisper_options`).
 
         Args:
             filename: Path of an audio file ffmpeg/PyAV can decode (mp3, wav, ...).
             reference_text: The text being read, when the service knows it; used as
-                the initial prompt only with ``prompt_with_reference``.
+                the initial prompt only with ``prompt_with_reference`` and no ``prompt``.
             language: ISO 639-1 code of the speech; default the ``language`` option
                 (``None``: Whisper detects it from the first 30 s).
+            hot_words: Word (or short phrase) -> boost. A positive boost adds the
+                word to faster-whisper's ``hotwords`` text, given to the decoder before
+                every 30-s window; the size of the boost only orders the words (the
+                highest are kept when they exceed
+                :data:`~plugins.whisper_options.HOT_WORD_TOKENS` tokens). A negative
+                boost puts the word's single-token spellings (" Word", " word", "Word",
+                "word") in faster-whisper's ``suppress_tokens``, so they are never
+                written; a word with no single-token spelling is not suppressed
+                (:func:`~plugins.whisper_options.suppressed_tokens`). 0: nothing.
+            prompt: Decoding prompt for this request (faster-whisper's
+                ``initial_prompt``: text as if said just before the first window),
+                in place of the reference text and the ``initial_prompt`` option; an
+                empty or blank string decodes with no prompt. Whichever prompt is
+                used keeps only its last 223 tokens, or its last 112 beside positive
+                hot words (:data:`~plugins.whisper_options.HOT_WORD_PROMPT_TOKENS`).
+            temperature: Sampling temperature for this request, 0..1, in place of the
+                ``temperature`` option (and its fallback list: one value, no fallback).
+                0 is deterministic beam search; above 0, faster-whisper samples
+                (``best_of`` 5 candidates, no beam search), so results vary between runs.
 
         Returns:
             The text (segment texts, stripped, joined with single spaces) and one
@@ -227,18 +262,27 @@ class WhisperPlugin:
             ``language_probability`` Whisper's probability for it (1.0 when given).
 
         Raises:
-            ValueError: ``language`` is not one these weights know.
+            ValueError: ``language`` is not one these weights know; invalid
+                ``hot_words`` (:func:`~plugins.whisper_options.check_hot_words`: more
+                than 100 words, a word empty or over 50 characters, a boost not
+                finite, a word both favoured and suppressed), ``temperature`` (not
+                a number in 0..1) or ``prompt`` (not a string).
         """
         language = self._language(language)
+        options = decode_options(
+            self._encode,
+            hot_words,
+            self._prompt(reference_text, prompt),
+            self.temperature if temperature is None else check_temperature(temperature),
+        )
         segments, info = self.model.transcribe(
             filename,
             language=language,
             beam_size=self.beam_size,
-            temperature=self.temperature,
             condition_on_previous_text=self.condition_on_previous_text,
-            initial_prompt=self._prompt(reference_text),
             vad_filter=self.vad_filter,
             word_timestamps=True,
+            **options.transcribe_kwargs(),
         )
         result = self._result(segments)  # a generator: decoding happens while iterating
         return result.model_copy(
@@ -273,11 +317,24 @@ class WhisperPlugin:
             raise ValueError(f"Whisper cannot recognise language {language!r}")
         return language
 
-    def _prompt(self, reference_text: str | None) -> str | None:
-        """The decoding prompt for a recording: its reference text or ``initial_prompt``."""
+    def _prompt(self, reference_text: str | None, prompt: str | None = None) -> str | None:
+        """The decoding prompt: the request's ``prompt`` (blank: none), else its
+        reference text (with ``prompt_with_reference``), else ``initial_prompt``.
+
+        Raises:
+            ValueError: ``prompt`` is not a string.
+        """
+        if prompt is not None:
+            if not isinstance(prompt, str):
+                raise ValueError(f"prompt must be a string, not {type(prompt).__name__}")
+            return prompt.strip() or None
         if self.prompt_with_reference and reference_text:
             return reference_text
         return self.initial_prompt
+
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (no special tokens), as faster-whisper's tokenizer gives."""
+        return self.model.hf_tokenizer.encode(text, add_special_tokens=False).ids
 
     def _result(self, segments: Iterable[Any]) -> AudioProcessingResult:
         """Turn faster-whisper segments into a plugin result, dropping improbable ones."""

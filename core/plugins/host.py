@@ -32,12 +32,14 @@ from core.plugins import (
     instantiate_plugin,
     plugin_info,
 )
+from core.plugins.normalise import normalise_audio_result, normalise_image_result, upright_batch
 from core.plugins.scoring import scoring_words
 from core.reading.assess import heard_words
 from core.reading.verify import VerifyOptions, verify_reading
 
 __all__ = [
     "BatchItem",
+    "DECODE_OPTIONS",
     "ModelCallTimeout",
     "PluginResult",
     "TimedCalls",
@@ -47,8 +49,12 @@ __all__ = [
 ]
 
 #: One request of a batch: file content, file name suffix (``".mp3"``), reference text,
-#: language (ISO 639-1; ``None``: the plugin's default or detection).
-BatchItem = tuple[bytes, str, "str | None", "str | None"]
+#: language (ISO 639-1; ``None``: the plugin's default or detection), decoding options.
+BatchItem = tuple[bytes, str, "str | None", "str | None", "dict[str, Any] | None"]
+#: Per-request decoding options an ASR plugin may take as ``process_audio`` keywords:
+#: ``hot_words`` (word -> boost; > 0 favour, < 0 suppress), ``prompt`` (decoding
+#: prompt), ``temperature`` (sampling temperature, 0..1).
+DECODE_OPTIONS = ("hot_words", "prompt", "temperature")
 #: What a plugin run gives, validated.
 PluginResult = AudioProcessingResult | ImageProcessingResult
 
@@ -146,6 +152,8 @@ class PluginRunner:
         parameters = inspect.signature(process).parameters if process is not None else {}
         self.accepts_reference = "reference_text" in parameters
         self.accepts_language = "language" in parameters
+        #: The decoding options (``DECODE_OPTIONS``) this plugin takes; others are ignored.
+        self.accepted_options = {name for name in DECODE_OPTIONS if name in parameters}
         scorer = getattr(self._impl, "reading_scorer", None)
         self._scorer_accepts_language = callable(scorer) and (
             "language" in inspect.signature(scorer).parameters
@@ -173,7 +181,7 @@ class PluginRunner:
             deskew and self.info.kind == "image" and not getattr(cls, "reads_rotated_text", False)
         )
         if self.deskew and self._batch is not None:
-            self._batch = functools.partial(_upright_batch, self._batch)
+            self._batch = functools.partial(upright_batch, self._batch)
 
     @property
     def has_batch_method(self) -> bool:
@@ -181,7 +189,11 @@ class PluginRunner:
         return callable(self._batch)
 
     def run_file(
-        self, path: str, reference_text: str | None = None, language: str | None = None
+        self,
+        path: str,
+        reference_text: str | None = None,
+        language: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> PluginResult:
         """Run the plugin on a file; returns its validated result.
 
@@ -194,6 +206,9 @@ class PluginRunner:
             language: For ASR, the ISO 639-1 code of the speech, passed on to plugins
                 whose ``process_audio`` takes ``language`` (others decode the one
                 language they list); ``None`` leaves it to the plugin (detection).
+            options: For ASR, decoding options (``DECODE_OPTIONS``); each one given is
+                passed to a plugin whose ``process_audio`` takes it, and listed in the
+                result's ``ignored_options`` otherwise.
         """
         if self.info.kind == "audio":
             kwargs: dict[str, Any] = {}
@@ -201,10 +216,15 @@ class PluginRunner:
                 kwargs["reference_text"] = reference_text
             if language is not None and self.accepts_language:
                 kwargs["language"] = language
+            given = {k: v for k, v in (options or {}).items() if v is not None}
+            kwargs |= {k: v for k, v in given.items() if k in self.accepted_options}
             raw = self._impl.process_audio(path, **kwargs)
             result = self._normalise(raw, path)
             if language is not None and result.language is None:  # type: ignore[union-attr]
                 result = result.model_copy(update={"language": language})
+            ignored = sorted(k for k in given if k not in self.accepted_options)
+            if ignored:
+                result = result.model_copy(update={"ignored_options": ignored})
             return self.check_reading(path, reference_text, result)  # type: ignore[arg-type]
         else:
             with upright_pages([path], self.deskew) as (page,):
@@ -216,6 +236,7 @@ class PluginRunner:
         paths: Sequence[str],
         reference_texts: Sequence[str | None] | None = None,
         languages: Sequence[str | None] | None = None,
+        options: Sequence[dict[str, Any] | None] | None = None,
     ) -> list[PluginResult | Exception]:
         """Run the plugin on several files; one result (or the error) per file, in order.
 
@@ -223,7 +244,8 @@ class PluginRunner:
         or ``process_image_batch(filenames)``, each returning one result per file)
         the plugin gets all files in one call. If that call raises, or the plugin
         has no batch method, each file is run alone, so one bad file fails only its
-        own request.
+        own request. A request with decoding options runs alone too (a batch method
+        takes none).
 
         Returns:
             For each path, the validated result, or the exception its run raised
@@ -231,12 +253,14 @@ class PluginRunner:
         """
         references = list(reference_texts or [None] * len(paths))
         spoken = list(languages or [None] * len(paths))
-        if len(references) != len(paths) or len(spoken) != len(paths):
-            raise ValueError("reference_texts and languages must have one entry per path")
+        decoding = list(options or [None] * len(paths))
+        if not len(references) == len(spoken) == len(decoding) == len(paths):
+            raise ValueError("reference_texts, languages and options need one entry per path")
         # A batch method has no language argument: requests that name another language
         # than the one a single-language model reads run alone.
         only = set(self.info.languages) if len(self.info.languages) == 1 else set()
-        if self._batch is not None and len(paths) > 1 and all(
+        plain = not any(v is not None for o in decoding for v in (o or {}).values())
+        if self._batch is not None and len(paths) > 1 and plain and all(
             code is None or code in only for code in spoken
         ):
             try:
@@ -259,9 +283,11 @@ class PluginRunner:
                 logger.warning("Batch call of %s failed; running files one by one",
                                self.info.name, exc_info=True)
         results: list[PluginResult | Exception] = []
-        for path, reference, language in zip(paths, references, spoken, strict=True):
+        for path, reference, language, extra in zip(
+            paths, references, spoken, decoding, strict=True
+        ):
             try:
-                results.append(self.run_file(path, reference, language))
+                results.append(self.run_file(path, reference, language, extra))
             except Exception as error:  # noqa: BLE001 - reported per request
                 results.append(error)
         return results
@@ -270,13 +296,16 @@ class PluginRunner:
         """``run_files`` on in-memory file contents (each written to a temp file)."""
         with ExitStack() as stack:
             paths = []
-            for data, suffix, _reference, _language in items:
+            for data, suffix, *_ in items:
                 handle = stack.enter_context(tempfile.NamedTemporaryFile(suffix=suffix))
                 handle.write(data)
                 handle.flush()
                 paths.append(handle.name)
             return self.run_files(
-                paths, [item[2] for item in items], [item[3] for item in items]
+                paths,
+                [item[2] for item in items],
+                [item[3] for item in items],
+                [item[4] for item in items],
             )
 
     @property
@@ -338,45 +367,3 @@ class PluginRunner:
                         AudioChunk(start=start_ms / 1000, end=end_ms / 1000, text=piece.text)
                     )
         return AudioProcessingResult(text=" ".join(s.text for s in segments), segments=segments)
-
-
-def normalise_audio_result(result: Any) -> AudioProcessingResult:
-    """Validate a plugin's audio result and strip whitespace around texts.
-
-    Raises:
-        pydantic.ValidationError: the plugin returned something of another shape.
-    """
-    parsed = AudioProcessingResult.model_validate(result, from_attributes=True)
-    segments = [s.model_copy(update={"text": s.text.strip()}) for s in parsed.segments]
-    # ``verification`` is the host's to add (check_reading), never the plugin's.
-    return parsed.model_copy(
-        update={"text": parsed.text.strip(), "segments": segments, "verification": None}
-    )
-
-
-def normalise_image_result(result: Any) -> ImageProcessingResult:
-    """Validate a plugin's image result (its boxes stay in the plugin's order).
-
-    Raises:
-        pydantic.ValidationError: the plugin returned something of another shape.
-    """
-    return ImageProcessingResult.model_validate(result, from_attributes=True)
-
-
-def _upright_batch(
-    batch: Callable[[list[str]], Sequence[Any]], paths: list[str]
-) -> list[ImageProcessingResult]:
-    """An image plugin's batch method run on upright copies of the images
-    (:func:`core.page.deskew.upright_pages`); boxes are mapped back to each image's pixels.
-
-    Raises:
-        ValueError: ``batch`` returned a result count other than ``len(paths)``.
-        Whatever ``batch`` raises.
-    """
-    with upright_pages(paths) as pages:
-        raws = batch([page.path for page in pages])
-        if len(raws) != len(paths):
-            raise ValueError(f"batch method returned {len(raws)} results for {len(paths)}")
-        return [
-            page.restore(normalise_image_result(raw)) for page, raw in zip(pages, raws, strict=True)
-        ]

@@ -131,6 +131,8 @@ class AudioProcessingResult(BaseModel):
         language: ISO 639-1 code of the language decoded, when the plugin says.
         language_probability: The model's probability for ``language`` (0..1; 1.0
             when it was given rather than detected).
+        ignored_options: The request's decoding options (``hot_words``, ``prompt``,
+            ``temperature``) the plugin does not take and so ignored; the host fills it.
     """
 
     text: str
@@ -138,6 +140,7 @@ class AudioProcessingResult(BaseModel):
     verification: ReadingVerification | None = None
     language: str | None = None
     language_probability: float | None = None
+    ignored_options: list[str] | None = None
 
 
 class Point(BaseModel):

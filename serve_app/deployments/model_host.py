@@ -14,6 +14,8 @@ any), and serves ``process`` requests:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.metadata
 import logging
 import os
 import time
@@ -28,12 +30,28 @@ from core.plugins.host import BatchItem, PluginResult, PluginRunner, TimedCalls
 from serve_app.args import ModelAppArgs
 from serve_app.metrics import get_metrics
 
-__all__ = ["MODEL_DEPLOYMENT", "ModelHost", "lower_priority"]
+__all__ = ["MODEL_DEPLOYMENT", "ModelHost", "library_versions", "lower_priority"]
 
 logger = logging.getLogger(__name__)
 
 #: Deployment name of every model application's host; discovery looks for it.
 MODEL_DEPLOYMENT = "ModelHost"
+
+
+#: Distributions whose versions say what computed a result (``ModelHost.config``).
+_VERSIONED = (
+    "follow-my-reading", "ray", "faster-whisper", "ctranslate2", "torch", "easyocr",
+    "pytesseract", "transformers",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries in ``_VERSIONED`` (absent ones left out)."""
+    versions = {}
+    for name in _VERSIONED:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    return versions
 
 
 def lower_priority(nice: int) -> None:
@@ -158,6 +176,21 @@ class ModelHost:
                 f"{self._calls.stuck} model calls timed out and are still running"
             )
 
+    def config(self, model_id: str = "") -> dict[str, Any]:
+        """The configuration that serves one served name, as the request archive keeps
+        it (``/v1/archive/requests/{id}/full_request``): the application, plugin,
+        name, options, batching and the versions of the libraries that ran it."""
+        name = model_id or self._args.public_name
+        return {
+            "name": name,
+            "application": serve.get_replica_context().app_name,
+            "plugin": self._args.plugin,
+            "kind": self._base.info.kind,
+            "options": self._args.variant_options(model_id),
+            "batching": self._args.batching.model_dump(),
+            "versions": library_versions(),
+        }
+
     def stats(self) -> dict[str, Any]:
         """Served names loaded so far, in order, and the last 1000 batch sizes."""
         return {"loads": list(self._loads), "batch_sizes": list(self._batch_sizes)}
@@ -168,6 +201,7 @@ class ModelHost:
         suffix: str,
         reference_text: str | None = None,
         language: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> PluginResult:
         """Run the model on file content.
 
@@ -177,6 +211,8 @@ class ModelHost:
             reference_text: The expected text, for ASR plugins that can use it
                 (``PluginRunner.run_file``).
             language: ISO 639-1 code of the speech, for ASR plugins that take one.
+            options: Decoding options (``core.plugins.host.DECODE_OPTIONS``), for ASR
+                plugins that take them; the result lists the ones ignored.
 
         Returns:
             ``AudioProcessingResult`` or ``ImageProcessingResult`` (pickled by Ray
@@ -188,12 +224,11 @@ class ModelHost:
         """
         # Read in the request's context; the batch handler runs in another one.
         model_id = serve.get_multiplexed_model_id()
+        item: BatchItem = (data, suffix, reference_text, language, options)
         if self._args.batching.enabled:
-            outcome = await self._run_batched(
-                (model_id, (data, suffix, reference_text, language))
-            )
+            outcome = await self._run_batched((model_id, item))
         else:
-            (outcome,) = await self._run(model_id, [(data, suffix, reference_text, language)])
+            (outcome,) = await self._run(model_id, [item])
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
