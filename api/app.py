@@ -8,9 +8,20 @@ from api.error_handlers import install_error_handlers
 from api.metrics import Metrics, NullMetrics
 from api.middleware.body_limit import install_body_limits
 from api.middleware.rate_limit import install_rate_limiting
+from api.middleware.request_id import RequestIdMiddleware
 from api.middleware.request_metrics import RequestMetricsMiddleware
 from api.openapi import install_shared_responses
-from api.routes import audio, auth, comparison, health, image, task
+from api.routes import (
+    archive,
+    audio,
+    auth,
+    comparison,
+    health,
+    image,
+    openai_audio,
+    stream,
+    task,
+)
 from api.services import Services
 
 __all__ = ["create_app"]
@@ -20,18 +31,22 @@ of reading it, create a comparison task, poll its status, and get back which wor
 were misread, skipped or added, with their time in the recording."""
 
 
-def create_app(services: Services, metrics: Metrics | None = None) -> FastAPI:
+def create_app(
+    services: Services, metrics: Metrics | None = None, echo_request_id: bool = True
+) -> FastAPI:
     """Build the API.
 
     Args:
         services: Redis, storage, the model catalogue, readiness.
         metrics: Where request metrics go (``serve_app.metrics.ServiceMetrics`` in a
             replica); none by default.
+        echo_request_id: Answer with the ``X-Request-ID`` (off behind a proxy that
+            does it, as Ray Serve's does: ``api.middleware.request_id``).
     """
     app = FastAPI(title="Follow My Reading", version="1.0.0", description=DESCRIPTION)
     app.state.services = services
     v1 = APIRouter(prefix="/v1")
-    for area in (audio, image, auth, comparison, task, health):
+    for area in (audio, openai_audio, stream, image, auth, comparison, task, archive, health):
         v1.include_router(area.router)
     app.include_router(v1)
     # 401, 413, 429, 503... come from dependencies and middleware: documented once.
@@ -42,4 +57,6 @@ def create_app(services: Services, metrics: Metrics | None = None) -> FastAPI:
     # Before the metrics middleware, so that 429s are counted too.
     install_rate_limiting(app, services)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics or NullMetrics(), api=app)
+    # Outermost: every answer, the middleware's own 413s and 429s included, has the id.
+    app.add_middleware(RequestIdMiddleware, echo=echo_request_id)
     return app

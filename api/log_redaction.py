@@ -17,7 +17,7 @@ __all__ = ["RedactSecrets", "install", "redact"]
 #: ``password=...`` and friends in query strings, form bodies and JSON-ish text, up
 #: to the next separator. Values are replaced, keys kept so the line stays useful.
 _SECRET = re.compile(
-    r"""(?P<key>\b(?:password|passwd|refresh_token|access_token|client_secret)\b"""
+    r"""(?P<key>\b(?:password|passwd|refresh_token|access_token|client_secret|token)\b"""
     r"""["']?\s*[=:]\s*["']?)(?P<value>[^&\s"',;}]+)""",
     re.IGNORECASE,
 )

@@ -10,14 +10,22 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from api.settings import Settings
-from core.plugins import PluginInfo, PluginKind
+from core.plugins import AudioProcessingResult, PluginInfo, PluginKind
 from core.stores.connection import connect
 from core.stores.files import FileStore
 from core.stores.tasks import TaskStore
 from core.stores.tokens import RefreshTokenStore
 from core.stores.users import UserStore
+from core.uploads.remote import Resolver
 
-__all__ = ["ModelCatalog", "Readiness", "Services", "StaticCatalog", "always_ready"]
+__all__ = [
+    "ModelCatalog",
+    "Readiness",
+    "Services",
+    "SpeechGateway",
+    "StaticCatalog",
+    "always_ready",
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,30 @@ class StaticCatalog:
         return any(info.name == name for info in await self.list(kind))
 
 
+class SpeechGateway(Protocol):
+    """Runs a served ASR model on audio bytes now, outside the task queue (live
+    streaming, ``WS /v1/audio/stream``). ``serve_app`` implements it over the model
+    applications' handles; tests pass a plain object."""
+
+    async def transcribe_bytes(
+        self,
+        model: str,
+        data: bytes,
+        suffix: str,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+        hot_words: dict[str, float] | None = None,
+    ) -> AudioProcessingResult:
+        """Transcribe one file's content (``suffix`` e.g. ``".wav"``).
+
+        Raises:
+            LookupError: no audio model of that name is served.
+            RuntimeError: the model failed on this input (message safe for users).
+        """
+        ...
+
+
 @dataclass
 class Services:
     """Per-replica service objects; FastAPI dependencies hand them to routes.
@@ -85,6 +117,10 @@ class Services:
     jwt_secret: str
     readiness: Callable[[], Awaitable[Readiness]] = always_ready
     instance: str = ""
+    #: Live transcription for streaming; None where no model is reachable (tests).
+    speech: SpeechGateway | None = None
+    #: Resolves media URL host names (``core.uploads.remote``); None: the system's.
+    url_resolver: Resolver | None = None
     started_at: float = field(default_factory=time.monotonic)
     tokens: RefreshTokenStore = field(init=False)
 

@@ -74,6 +74,34 @@ class Settings(BaseSettings):
             downloads, model lists, the current user), per user; requests without a
             valid token count per client address. Health probes and the docs are
             never limited.
+        retention_days: Days a request's records and files are kept: every task
+            (with the segments it cut) and every file older than that is deleted by
+            an hourly sweep of the pipeline replicas (``core.stores.archive``).
+            0 keeps everything forever.
+        wait_timeout_s: Longest a ``wait=true`` task creation (and
+            ``/v1/audio/transcriptions``) waits for the result, in seconds; past it
+            the answer is the task id with ``state: PENDING``.
+        url_fetch_timeout_s: Time cap of fetching one media URL (``upload_url``,
+            ``media_urls``), redirects included, in seconds. Its size cap is
+            ``max_upload_bytes``.
+        url_max_redirects: Redirects followed when fetching a media URL.
+        url_hosts: Fixed addresses of media URL host names (``name=address``,
+            comma-separated in the environment), looked up before DNS, e.g. for a
+            host an air-gapped deployment reaches by a pinned address. Still checked
+            like any address (``url_allowlist``).
+        url_dns: Whether media URL host names not in ``url_hosts`` are resolved
+            with DNS; false: only literal addresses and ``url_hosts`` names work.
+        url_allowlist: Addresses or CIDR networks (comma-separated in the
+            environment) that media URLs may point at although they are loopback,
+            private, link-local or otherwise not public (``core.uploads.remote``).
+            Empty (the default): only public addresses.
+        stream_max_duration_s: Longest live stream (``WS /v1/audio/stream``), seconds
+            of audio. ``stream_max_message_bytes``: largest message, bytes.
+            ``stream_min_chunk_s``: new audio (seconds) before the window is decoded
+            again; ``stream_buffer_trim_s``: window length (seconds) past which it is
+            trimmed at a committed segment (``core.streaming``).
+            ``stream_idle_timeout_s`` / ``stream_auth_timeout_s``: longest wait for a
+            message / for the token, seconds.
         trusted_proxies: Addresses or CIDR networks (comma-separated in the
             environment) of the reverse proxies / load balancers in front of the API.
             Only a connection from one of them has its ``X-Forwarded-For`` honoured
@@ -115,6 +143,19 @@ class Settings(BaseSettings):
     rate_limit_task: str = "600/minute"
     rate_limit_read: str = "6000/minute"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    retention_days: float = Field(default=30.0, ge=0)
+    wait_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    url_fetch_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    url_max_redirects: int = Field(default=5, ge=0, le=20)
+    url_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    url_hosts: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    url_dns: bool = True
+    stream_max_duration_s: float = Field(default=600.0, gt=0)
+    stream_max_message_bytes: int = Field(default=1024 * 1024, gt=0)
+    stream_min_chunk_s: float = Field(default=1.0, gt=0, le=10)
+    stream_buffer_trim_s: float = Field(default=15.0, gt=0, le=28)
+    stream_idle_timeout_s: float = Field(default=30.0, gt=0)
+    stream_auth_timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -139,14 +180,14 @@ class Settings(BaseSettings):
         parse_limits(value)
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "url_allowlist", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "url_allowlist")
     @classmethod
     def _ip_networks(cls, value: list[str]) -> list[str]:
         # Normalised ("10.0.0.1/8" -> "10.0.0.0/8"): uvicorn would take an address
@@ -154,7 +195,28 @@ class Settings(BaseSettings):
         try:
             return [str(ipaddress.ip_network(item, strict=False)) for item in value]
         except ValueError as error:
-            raise ValueError(f"trusted_proxies takes IP addresses or networks: {error}") from None
+            raise ValueError(f"takes IP addresses or networks: {error}") from None
+
+    @field_validator("url_hosts", mode="before")
+    @classmethod
+    def _host_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [item.strip() for item in value.split(",") if item.strip()]
+            if any("=" not in pair for pair in pairs):
+                raise ValueError("url_hosts takes name=address pairs, comma-separated")
+            return dict(pair.split("=", 1) for pair in pairs)
+        return value
+
+    @field_validator("url_hosts")
+    @classmethod
+    def _host_addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            return {
+                name.strip().lower(): str(ipaddress.ip_address(address.strip()))
+                for name, address in value.items()
+            }
+        except ValueError as error:
+            raise ValueError(f"url_hosts takes IP addresses: {error}") from None
 
     def object_store(self) -> ObjectStore | None:
         """The configured object store, or None when ``data_dir`` alone holds the files.

@@ -180,10 +180,12 @@ class LocalGateway:
     def __init__(self, audio: Any, image: Any) -> None:
         self.audio, self.image = audio, image
 
-    async def transcribe(self, model, path, reference_text=None):
+    async def transcribe(self, model, path, reference_text=None, language=None, options=None):
         from core.plugins import AudioProcessingResult
 
-        result = await asyncio.to_thread(self.audio.run_file, str(path), reference_text)
+        result = await asyncio.to_thread(
+            self.audio.run_file, str(path), reference_text, language, options
+        )
         return AudioProcessingResult.model_validate(result)
 
     async def recognise(self, model, path):

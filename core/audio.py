@@ -33,6 +33,7 @@ __all__ = [
     "fraction_to_dbfs",
     "load_audio",
     "split_audio",
+    "speech_intervals",
     "split_silence",
 ]
 
@@ -246,18 +247,36 @@ def split_silence(
         ValueError: ``max_interval`` or ``cutoff_ratio`` is out of range.
         MediaError: ``audio`` is a path whose content can't be decoded.
     """
+    segment = _as_segment(audio)
+    pieces = speech_intervals(segment, max_interval, cutoff_ratio)
+    if not pieces:
+        return [], []
+    uuids = split_audio(segment, [(s / 1000, e / 1000) for s, e in pieces], out_dir)
+    return uuids, pieces
+
+
+def speech_intervals(
+    audio: StrPath | AudioSegment, max_interval: float = 30, cutoff_ratio: float = 0.05
+) -> list[tuple[int, int]]:
+    """The padded ``(start_ms, end_ms)`` pieces :func:`split_silence` cuts, in integer
+    milliseconds, without cutting anything (the request archive's voice activity).
+
+    Raises:
+        ValueError: ``max_interval`` or ``cutoff_ratio`` is out of range.
+        MediaError: ``audio`` is a path whose content can't be decoded.
+    """
     if not max_interval > 0:
         raise ValueError(f"max_interval must be > 0 seconds, got {max_interval}")
     if not 0 < cutoff_ratio <= 1:
         raise ValueError(f"cutoff_ratio must be in (0, 1], got {cutoff_ratio}")
     segment = _as_segment(audio)
     if len(segment) == 0 or segment.max_dBFS == -math.inf:
-        return [], []
+        return []
 
     threshold = fraction_to_dbfs(cutoff_ratio * dbfs_to_fraction(segment.max_dBFS))
     ranges = detect_nonsilent(segment, min_silence_len=MIN_SILENCE_LEN_MS, silence_thresh=threshold)
     if not ranges:
-        return [], []
+        return []
 
     max_ms = max_interval * 1000
     merged: list[list[int]] = [list(ranges[0])]
@@ -272,5 +291,4 @@ def split_silence(
         (max(0, start - SPLIT_PADDING_MS), min(length, end + SPLIT_PADDING_MS))
         for start, end in merged
     ]
-    uuids = split_audio(segment, [(s / 1000, e / 1000) for s, e in pieces], out_dir)
-    return uuids, pieces
+    return pieces

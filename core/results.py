@@ -55,6 +55,14 @@ class Transcript(BaseModel):
 
     text: str
     segments: list[CutSegment]
+    language: str | None = Field(
+        None, description="ISO 639-1 code of the language decoded, when the model says."
+    )
+    ignored_options: list[str] | None = Field(
+        None,
+        description="Options of the request (`hot_words`, `prompt`, `temperature`) the "
+        "model does not support: it transcribed without them. Absent when none was.",
+    )
 
 
 class MiscueReport(BaseModel):

@@ -9,16 +9,23 @@ cd "$(dirname "$0")/.."
 # Sans (Latin, Cyrillic, Arabic glyphs) for word widths, the annotated photo and the
 # rendered test pages; libfribidi0 for Pillow's libraqm (Arabic shaping, right to left).
 SYSTEM_PACKAGES=(ffmpeg redis-server tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus
-  tesseract-ocr-ara fonts-dejavu-core libfribidi0 libcairo2)
+  tesseract-ocr-ara fonts-dejavu-core libfribidi0 libcairo2 espeak-ng fontconfig
+  fonts-liberation fonts-freefont-ttf)
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)  # test and benchmark speech
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 langs=$(command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null || true)
 for lang in eng rus ara; do
   grep -x "$lang" >/dev/null <<<"$langs" || missing+=("tesseract-ocr-$lang")
 done
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+# The benchmark's rendered pages set text in Liberation and FreeFont too (bench/pages.py).
+command -v fc-list >/dev/null || missing+=(fontconfig)
+[[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]] \
+  || missing+=(fonts-liberation)
+[[ -f /usr/share/fonts/truetype/freefont/FreeSans.ttf ]] || missing+=(fonts-freefont-ttf)
 ldconfig -p 2>/dev/null | grep libfribidi.so.0 >/dev/null || missing+=(libfribidi0)
 ldconfig -p 2>/dev/null | grep -q libcairo.so.2 || missing+=(libcairo2)
 if ((${#missing[@]})); then

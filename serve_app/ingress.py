@@ -24,7 +24,7 @@ from core.stores.files import evict_periodically
 from core.stores.known_models import KnownModels
 from serve_app.args import AppArgs
 from serve_app.deployments.matcher import Matcher
-from serve_app.deployments.pipeline import Pipeline
+from serve_app.deployments.pipeline import HandleGateway, Pipeline
 from serve_app.discovery import ModelDirectory
 from serve_app.metrics import get_metrics
 
@@ -40,9 +40,16 @@ class Ingress:
         pipeline: The pipeline deployment, bound here only so that the application
             deploys it; the ingress never calls it (tasks go through Redis).
         catalog_ttl_s: How long the list of served models is cached, in seconds.
+        stream_model_wait_s: How long a live stream's model call waits for a
+            restarting model to have a running replica, in seconds.
     """
 
-    async def __init__(self, pipeline: DeploymentHandle, catalog_ttl_s: float = 5.0) -> None:
+    async def __init__(
+        self,
+        pipeline: DeploymentHandle,
+        catalog_ttl_s: float = 5.0,
+        stream_model_wait_s: float = 10.0,
+    ) -> None:
         del pipeline  # see Args
         # Serve has set up this replica's log handlers by now.
         log_redaction.install()
@@ -61,6 +68,8 @@ class Ingress:
             instance=context.replica_id.unique_id,
             redis=redis,
         )
+        # Live streaming calls the ASR models directly, not through the task queue.
+        self._services.speech = HandleGateway(directory, model_wait_s=stream_model_wait_s)
         # With an object store, data_dir is this node's working copy: keep it under its cap.
         files = self._services.files
         self._evictions = (
@@ -72,7 +81,8 @@ class Ingress:
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._services, metrics=get_metrics())
+        # Serve's proxy echoes X-Request-ID itself (the client's, or the one it made).
+        return create_app(self._services, metrics=get_metrics(), echo_request_id=False)
 
     async def __del__(self) -> None:
         if self._evictions is not None:

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 #: Names of the upload routes (their endpoint functions).
-UPLOAD_ROUTES = ("upload_audio_file", "upload_image")
+UPLOAD_ROUTES = ("upload_audio_file", "upload_image", "create_transcription")
 
 #: Multipart limits of the upload routes (``form_limits=`` of the route): the one file
 #: ``upload_file``, a few stray text fields at most, each at most 64 KiB. Starlette

@@ -12,7 +12,8 @@ Groups (method + path of the route; see :func:`route_group`):
 
 * ``auth``: non-GET requests under ``/v1/auth/`` (register, token, refresh, revoke),
   always per client address;
-* ``upload``: ``POST .../upload``; ``task``: ``POST .../task``;
+* ``upload``: ``POST .../upload`` and ``.../upload_url``; ``task``: ``POST .../task``
+  and ``POST /v1/audio/transcriptions`` (each creates a task);
 * ``read``: every other request;
 * never limited: ``/v1/health/*``, ``/docs``, ``/redoc``, ``/openapi.json``.
 
@@ -100,9 +101,9 @@ def route_group(method: str, path: str) -> str | None:
         return None
     if path.startswith(AUTH_PREFIX) and method != "GET":
         return AUTH
-    if method == "POST" and path.endswith("/upload"):
+    if method == "POST" and path.endswith(("/upload", "/upload_url")):
         return UPLOAD
-    if method == "POST" and path.endswith("/task"):
+    if method == "POST" and path.endswith(("/task", "/audio/transcriptions")):
         return TASK
     return READ
 

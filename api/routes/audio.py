@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, UploadFile
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from api.deps import CurrentUser, ServicesDep, get_current_active_user
 from api.middleware.body_limit import UPLOAD_FORM_LIMITS, require_words_within
 from api.routes.common import (
+    URL_UPLOAD_ERRORS,
+    WaitQuery,
     create_task,
     documented,
     missing_inputs,
@@ -27,7 +29,9 @@ from api.schemas import (
     ModelsDataReponse,
     TaskCreateResponse,
     UploadFileResponse,
+    UrlUploadRequest,
 )
+from api.task_service import save_url_upload
 from core.stores.tasks import TaskKind
 
 router = APIRouter(prefix="/audio", tags=["audio"], dependencies=[Depends(get_current_active_user)])
@@ -68,6 +72,22 @@ async def upload_audio_file(
     return await save_upload(services, user, "audio", upload_file)
 
 
+@router.post(
+    "/upload_url",
+    response_model=UploadFileResponse,
+    summary="Upload an audio file from a URL; returns its file id.",
+    responses=documented(*URL_UPLOAD_ERRORS),
+)
+async def upload_audio_url(
+    request: UrlUploadRequest, user: CurrentUser, services: ServicesDep
+) -> UploadFileResponse:
+    """The service fetches **url** (http or https; public addresses only, unless the
+    server allow-lists one with ``FMR_URL_ALLOWLIST``; size cap ``FMR_MAX_UPLOAD_BYTES``,
+    time cap ``FMR_URL_FETCH_TIMEOUT_S``, at most ``FMR_URL_MAX_REDIRECTS`` redirects,
+    each checked) and stores it like an uploaded file."""
+    return await save_url_upload(services, user, "audio", request.url)
+
+
 @router.get(
     "/download",
     response_class=FileResponse,
@@ -95,20 +115,22 @@ async def get_audio_processing_models(services: ServicesDep) -> ModelsDataRepons
 @router.post(
     "/process/task",
     response_model=TaskCreateResponse,
+    response_model_exclude_none=True,
     summary="Create an audio processing (speech recognition) task.",
     responses=_MISSING,
 )
 async def process_audio(
-    request: AudioProcessingRequest, user: CurrentUser, services: ServicesDep
+    request: AudioProcessingRequest,
+    user: CurrentUser,
+    services: ServicesDep,
+    http: Request,
+    wait: WaitQuery = False,
 ) -> TaskCreateResponse:
-    """Parameters: **audio_file** (file id) and **audio_model** (see ``/models``)."""
+    """Parameters: **audio_file** (file id) or **media_urls.audio**, **audio_model**
+    (see ``/models``); optional **language**, **hot_words**, **session_id**."""
     return await create_task(
-        services,
-        user,
-        TaskKind.AUDIO_PROCESSING,
-        request,
-        models=[("audio", request.audio_model)],
-        files=[("audio", request.audio_file)],
+        services, user, http, TaskKind.AUDIO_PROCESSING, request,
+        models=[("audio", request.audio_model)], files=["audio"], wait=wait,
     )
 
 
@@ -139,23 +161,24 @@ async def get_audio_processing_result(
 @router.post(
     "/extract/task",
     response_model=TaskCreateResponse,
+    response_model_exclude_none=True,
     summary="Create a task extracting the given phrases from an audio file.",
     responses=_MISSING,
 )
 async def extract_text_from_audio(
-    request: AudioExtractPhrasesRequest, user: CurrentUser, services: ServicesDep
+    request: AudioExtractPhrasesRequest,
+    user: CurrentUser,
+    services: ServicesDep,
+    http: Request,
+    wait: WaitQuery = False,
 ) -> TaskCreateResponse:
     """Parameters: **audio_file**, **audio_model**, **phrases** (texts to find).
 
     The phrases may hold at most ``FMR_MAX_TEXT_WORDS`` words in all (422 beyond)."""
     require_words_within(request.phrases, services.settings.max_text_words, "The phrases are")
     return await create_task(
-        services,
-        user,
-        TaskKind.AUDIO_EXTRACTION,
-        request,
-        models=[("audio", request.audio_model)],
-        files=[("audio", request.audio_file)],
+        services, user, http, TaskKind.AUDIO_EXTRACTION, request,
+        models=[("audio", request.audio_model)], files=["audio"], wait=wait,
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, UploadFile, status
+from fastapi import HTTPException, Query, UploadFile, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -13,13 +13,12 @@ from api.schemas import (
     ErrorResponse,
     ModelData,
     ModelsDataReponse,
-    TaskCreateResponse,
     UploadFileResponse,
     ValidationErrorResponse,
 )
 from api.services import Services
+from api.task_service import create_task, require_model
 from core.plugins import PluginKind
-from core.plugins.languages import LanguageChoice, LanguageUnsupported, choose_language
 from core.results import RESULT_TYPES
 from core.stores.files import FileKind
 from core.stores.tasks import Task, TaskKind, TaskStatus
@@ -30,6 +29,8 @@ _MEDIA_TYPES: dict[FileKind, str] = {"audio": "audio/mpeg", "image": "image/png"
 M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
+    "URL_UPLOAD_ERRORS",
+    "WaitQuery",
     "TASK_MISSING",
     "TASK_NOT_FOUND",
     "TASK_UNAVAILABLE",
@@ -44,6 +45,32 @@ __all__ = [
     "require_task",
     "save_upload",
     "task_result",
+]
+
+#: ``documented`` triples of ``POST /v1/{audio,image}/upload_url``.
+URL_UPLOAD_ERRORS: tuple[Documented, ...] = (
+    (413, "The file at the URL is larger than the upload limit",
+     "The file at example.org is larger than the maximum of 52428800 bytes"),
+    (
+        422,
+        "The URL is refused (scheme, credentials, an address that is not public, too "
+        "many redirects), cannot be fetched in time or with a 2xx, or is not a valid file",
+        {
+            "refused": "Downloads from localhost are not allowed",
+            "status": "The server example.org answered with HTTP status 404 Not Found",
+            "timeout": "Downloading from example.org took longer than 30 seconds",
+        },
+    ),
+)
+
+#: ``?wait=true`` of every task-creating route.
+WaitQuery = Annotated[
+    bool,
+    Query(
+        description="Return the finished result inline (`state: SUCCESS` with `result`, or "
+        "`FAILURE` with `error`) if the task ends within the server's wait "
+        "(`FMR_WAIT_TIMEOUT_S`, 30 s by default); else the task id with `state: PENDING`.",
+    ),
 ]
 
 #: ``/v1/task/status``'s ``detail`` for a task id that is unknown or belongs to another
@@ -116,12 +143,6 @@ def documented(*errors: Documented) -> dict[int | str, dict[str, Any]]:
             "content": {"application/json": media},
         }
     return responses
-
-
-async def require_model(services: Services, kind: PluginKind, name: str) -> None:
-    """404 "No such {kind} model available" unless a model host serves ``name``."""
-    if not await services.models.has(kind, name):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No such {kind} model available")
 
 
 async def require_file(services: Services, user: User, kind: FileKind, file_id: uuid.UUID) -> None:
@@ -235,51 +256,3 @@ async def save_upload(
         decode_timeout_s=settings.decode_timeout_s,
     )
     return UploadFileResponse(file_id=file_id)
-
-
-async def create_task(
-    services: Services,
-    user: User,
-    kind: TaskKind,
-    request: BaseModel,
-    models: list[tuple[PluginKind, str]],
-    files: list[tuple[FileKind, uuid.UUID]],
-    language: bool = False,
-) -> TaskCreateResponse:
-    """Check models, then files (the spec's 404s, in that order), then queue the task.
-
-    With ``language``, the request's optional ``language`` is settled against the
-    models' languages (:func:`core.plugins.languages.choose_language`): the payload
-    gets the language (or ``None`` and the ``candidate_languages`` to detect among).
-
-    Raises:
-        HTTPException: 404 for an unknown model or file; 422 when a model cannot
-            read the language asked for, or the models share none.
-    """
-    for model_kind, name in models:
-        await require_model(services, model_kind, name)
-    payload = request.model_dump(mode="json")
-    if language:
-        choice = await _settle_language(services, payload.get("language"), models)
-        payload["language"] = choice.language
-        payload["candidate_languages"] = (
-            list(choice.candidates) if choice.candidates is not None else None
-        )
-    for file_kind, file_id in files:
-        await require_file(services, user, file_kind, file_id)
-    task_id = await services.tasks.create(kind, user.username, payload)
-    return TaskCreateResponse(task_id=task_id)
-
-
-async def _settle_language(
-    services: Services, requested: str | None, models: list[tuple[PluginKind, str]]
-) -> LanguageChoice:
-    """The task's language from the request and the catalog's model languages (422)."""
-    listed: list[tuple[str, list[str]]] = []
-    for model_kind, name in models:
-        info = next((i for i in await services.models.list(model_kind) if i.name == name), None)
-        listed.append((name, list(info.languages) if info is not None else []))
-    try:
-        return choose_language(requested, listed)
-    except LanguageUnsupported as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error

@@ -6,11 +6,12 @@ import asyncio
 import uuid
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from api.deps import CurrentUser, ServicesDep, get_current_active_user
 from api.middleware.body_limit import require_words_within
 from api.routes.common import (
+    WaitQuery,
     create_task,
     documented,
     finished_task,
@@ -61,11 +62,16 @@ def _filtered(result: C, min_confidence: float) -> C:
 @router.post(
     "/audio/image/task",
     response_model=TaskCreateResponse,
+    response_model_exclude_none=True,
     summary="Create a task comparing a recording with the text on an image.",
     responses=documented(missing_inputs("image", "audio")),
 )
 async def compare_audio_to_image(
-    request: AudioToImageComparisonRequest, user: CurrentUser, services: ServicesDep
+    request: AudioToImageComparisonRequest,
+    user: CurrentUser,
+    services: ServicesDep,
+    http: Request,
+    wait: WaitQuery = False,
 ) -> TaskCreateResponse:
     """Parameters: **audio_file**, **audio_model**, **image_file**, **image_model**,
     optional **language** (ISO 639-1).
@@ -74,13 +80,9 @@ async def compare_audio_to_image(
     deployments, then the matcher aligns the two texts word by word.
     """
     return await create_task(
-        services,
-        user,
-        TaskKind.AUDIO_IMAGE_COMPARISON,
-        request,
+        services, user, http, TaskKind.AUDIO_IMAGE_COMPARISON, request,
         models=[("image", request.image_model), ("audio", request.audio_model)],
-        files=[("image", request.image_file), ("audio", request.audio_file)],
-        language=True,
+        files=["image", "audio"], language=True, wait=wait,
     )
 
 
@@ -178,11 +180,16 @@ def _label(error: MiscueReport) -> str:
 @router.post(
     "/audio/text/task",
     response_model=TaskCreateResponse,
+    response_model_exclude_none=True,
     summary="Create a task comparing a recording with a given text.",
     responses=documented(missing_inputs("audio")),
 )
 async def compare_audio_to_text(
-    request: AudioToTextComparisonRequest, user: CurrentUser, services: ServicesDep
+    request: AudioToTextComparisonRequest,
+    user: CurrentUser,
+    services: ServicesDep,
+    http: Request,
+    wait: WaitQuery = False,
 ) -> TaskCreateResponse:
     """Parameters: **audio_file**, **audio_model**, **text** (strings, joined with spaces),
     optional **language** (ISO 639-1).
@@ -190,13 +197,8 @@ async def compare_audio_to_text(
     The text may hold at most ``FMR_MAX_TEXT_WORDS`` words in all (422 beyond)."""
     require_words_within(request.text, services.settings.max_text_words, "The text is")
     return await create_task(
-        services,
-        user,
-        TaskKind.AUDIO_TEXT_COMPARISON,
-        request,
-        models=[("audio", request.audio_model)],
-        files=[("audio", request.audio_file)],
-        language=True,
+        services, user, http, TaskKind.AUDIO_TEXT_COMPARISON, request,
+        models=[("audio", request.audio_model)], files=["audio"], language=True, wait=wait,
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, UploadFile
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from api.deps import CurrentUser, ServicesDep, get_current_active_user
 from api.middleware.body_limit import UPLOAD_FORM_LIMITS
 from api.routes.common import (
+    URL_UPLOAD_ERRORS,
+    WaitQuery,
     create_task,
     documented,
     missing_inputs,
@@ -25,7 +27,9 @@ from api.schemas import (
     ModelsDataReponse,
     TaskCreateResponse,
     UploadFileResponse,
+    UrlUploadRequest,
 )
+from api.task_service import save_url_upload
 from core.stores.tasks import TaskKind
 
 router = APIRouter(prefix="/image", tags=["image"], dependencies=[Depends(get_current_active_user)])
@@ -60,6 +64,19 @@ async def upload_image(
     return await save_upload(services, user, "image", upload_file)
 
 
+@router.post(
+    "/upload_url",
+    response_model=UploadFileResponse,
+    summary="Upload an image file from a URL; returns its file id.",
+    responses=documented(*URL_UPLOAD_ERRORS),
+)
+async def upload_image_url(
+    request: UrlUploadRequest, user: CurrentUser, services: ServicesDep
+) -> UploadFileResponse:
+    """As ``/v1/audio/upload_url``, for an image (stored as ``.png``)."""
+    return await save_url_upload(services, user, "image", request.url)
+
+
 @router.get(
     "/download",
     response_class=FileResponse,
@@ -86,20 +103,22 @@ async def get_models(services: ServicesDep) -> ModelsDataReponse:
 @router.post(
     "/process/task",
     response_model=TaskCreateResponse,
+    response_model_exclude_none=True,
     summary="Create an image processing (text recognition) task.",
     responses=documented(missing_inputs("image")),
 )
 async def process_image(
-    request: ImageProcessingRequest, user: CurrentUser, services: ServicesDep
+    request: ImageProcessingRequest,
+    user: CurrentUser,
+    services: ServicesDep,
+    http: Request,
+    wait: WaitQuery = False,
 ) -> TaskCreateResponse:
-    """Parameters: **image_file** (file id) and **image_model** (see ``/models``)."""
+    """Parameters: **image_file** (file id) or **media_urls.image**, **image_model**
+    (see ``/models``); optional **session_id**."""
     return await create_task(
-        services,
-        user,
-        TaskKind.IMAGE_PROCESSING,
-        request,
-        models=[("image", request.image_model)],
-        files=[("image", request.image_file)],
+        services, user, http, TaskKind.IMAGE_PROCESSING, request,
+        models=[("image", request.image_model)], files=["image"], wait=wait,
     )
 
 

@@ -7,6 +7,8 @@ seconds; coordinates pixels; ``at_char`` a character offset into the audio segme
 text.
 """
 
+from api.schemas.archive import *  # noqa: F403
+from api.schemas.archive import __all__ as _archive
 from api.schemas.audio import *  # noqa: F403
 from api.schemas.audio import __all__ as _audio
 from api.schemas.auth import *  # noqa: F403
@@ -22,4 +24,4 @@ from api.schemas.image import __all__ as _image
 from api.schemas.task import *  # noqa: F403
 from api.schemas.task import __all__ as _task
 
-__all__ = [*_audio, *_auth, *_common, *_comparison, *_health, *_image, *_task]
+__all__ = [*_archive, *_audio, *_auth, *_common, *_comparison, *_health, *_image, *_task]

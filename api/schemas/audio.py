@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from api.schemas.common import MAX_ITEMS, BoundedText, ModelName
+from api.schemas.common import MAX_ITEMS, BoundedText, HotWords, ModelName, TaskOptions
+from core.plugins.languages import LANGUAGE_PATTERN
 from core.plugins.types import Word
 from core.results import CutSegment, FoundPhrase, PhraseExtraction, Transcript
 
@@ -30,12 +31,18 @@ AudioPhrase = FoundPhrase
 AudioExtractPhrasesResponse = PhraseExtraction
 
 
-class AudioProcessingRequest(BaseModel):
-    audio_file: UUID
+class AudioProcessingRequest(TaskOptions):
+    audio_file: UUID | None = None
     audio_model: ModelName
+    language: str | None = Field(
+        None, pattern=LANGUAGE_PATTERN,
+        description="ISO 639-1 code of the speech; default: the model's (or detection).",
+    )
+    hot_words: HotWords | None = None
 
 
-class AudioExtractPhrasesRequest(BaseModel):
-    audio_file: UUID
+class AudioExtractPhrasesRequest(TaskOptions):
+    audio_file: UUID | None = None
     audio_model: ModelName
     phrases: list[BoundedText] = Field(max_length=MAX_ITEMS)
+    hot_words: HotWords | None = None

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from api.schemas.common import MAX_ITEMS, BoundedText, ModelName
+from api.schemas.common import MAX_ITEMS, BoundedText, HotWords, ModelName, TaskOptions
 from core.plugins.languages import LANGUAGE_PATTERN
 from core.results import (
     AudioImageComparison,
@@ -44,16 +44,18 @@ Language = Field(
 )
 
 
-class AudioToImageComparisonRequest(BaseModel):
-    audio_file: UUID
-    image_file: UUID
+class AudioToImageComparisonRequest(TaskOptions):
+    audio_file: UUID | None = None
+    image_file: UUID | None = None
     audio_model: ModelName
     image_model: ModelName
     language: str | None = Language
+    hot_words: HotWords | None = None
 
 
-class AudioToTextComparisonRequest(BaseModel):
-    audio_file: UUID
+class AudioToTextComparisonRequest(TaskOptions):
+    audio_file: UUID | None = None
     text: list[BoundedText] = Field(max_length=MAX_ITEMS)
     audio_model: ModelName
     language: str | None = Language
+    hot_words: HotWords | None = None

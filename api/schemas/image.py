@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from api.schemas.common import ModelName
+from api.schemas.common import ModelName, TaskOptions
 from core.plugins.types import ImageProcessingResult, ImageTextBox, Point, Rectangle
 
 __all__ = [
@@ -25,6 +23,6 @@ IPRTextBox = ImageTextBox
 ImageProcessingResponse = ImageProcessingResult
 
 
-class ImageProcessingRequest(BaseModel):
-    image_file: UUID
+class ImageProcessingRequest(TaskOptions):
+    image_file: UUID | None = None
     image_model: ModelName

@@ -17,20 +17,24 @@ at nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import tempfile
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 from redis.asyncio import Redis
 
 from core.errors import MediaError
+from core.stores.eviction import (
+    EVICTION_MIN_AGE_S,
+    Eviction,
+    evict,
+    evict_periodically,
+)
 from core.stores.objects import ObjectStore
 from core.uploads.audio import (
     DEFAULT_DECODE_TIMEOUT_S,
@@ -40,11 +44,11 @@ from core.uploads.hints import MIME_TYPES, format_hint
 from core.uploads.images import convert_upload_to_png
 
 __all__ = [
-    "Eviction",
+    "Eviction",  # re-exported from core.stores.eviction
     "FileKind",
     "FileStore",
     "UploadTooLarge",
-    "evict_periodically",
+    "evict_periodically",  # re-exported from core.stores.eviction
     "format_hint",  # re-exported from core.uploads.hints
 ]
 
@@ -54,32 +58,8 @@ FileKind = Literal["audio", "image"]
 _SUFFIX: dict[FileKind, str] = {"audio": ".mp3", "image": ".png"}
 _COPY_CHUNK = 1024 * 1024
 
-#: A working copy used (looked up, written) this recently is never evicted, seconds:
-#: a running task may still read it (one attempt runs at most ``task_timeout_s``,
-#: 600 s by default), and a file just written may not be in the object store yet.
-EVICTION_MIN_AGE_S = 3600.0
-#: Seconds between two sweeps of :func:`evict_periodically`.
-EVICTION_PERIOD_S = 60.0
-
 class UploadTooLarge(MediaError):
     """The upload is larger than the configured byte limit."""
-
-
-@dataclass(frozen=True)
-class Eviction:
-    """What one sweep of the working copies did.
-
-    Attributes:
-        evicted: Files deleted from ``root``; ``freed_bytes``: their total size.
-        kept_bytes: Total size of the working copies left, bytes.
-        unstored: Recorded files kept over the cap because only this node has them
-            (written before the object store was configured).
-    """
-
-    evicted: int = 0
-    freed_bytes: int = 0
-    kept_bytes: int = 0
-    unstored: int = 0
 
 
 class FileStore:
@@ -111,8 +91,63 @@ class FileStore:
         for sub in ("audio", "image", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
-    def _key(self, file_id: uuid.UUID) -> str:
+    def _key(self, file_id: uuid.UUID | str) -> str:
         return f"{self._prefix}file:{file_id}"
+
+    def user_files_key(self, owner: str) -> str:
+        """The sorted set of ``owner``'s file ids, scored by creation time."""
+        return f"{self._prefix}user-files:{owner}"
+
+    @property
+    def by_time_key(self) -> str:
+        """The sorted set of every file id by creation time (the retention sweep's)."""
+        return f"{self._prefix}files-by-time"
+
+    def task_files_key(self, task_id: uuid.UUID | str) -> str:
+        """The set of files a task derived (cut segments), over all its attempts."""
+        return f"{self._prefix}task-files:{task_id}"
+
+    @staticmethod
+    def object_key(kind: FileKind, file_id: uuid.UUID) -> str:
+        """The file's key in the object store (``audio/{uuid}.mp3``)."""
+        return _object_key(kind, file_id)
+
+    async def is_recorded(self, file_id: uuid.UUID) -> bool:
+        """Whether the file has a record (whoever owns it)."""
+        return bool(await self._redis.exists(self._key(file_id)))
+
+    async def task_files(self, task_id: uuid.UUID | str) -> set[str]:
+        """Ids of the files a task derived, over all its attempts."""
+        return set(await self._redis.smembers(self.task_files_key(task_id)))
+
+    async def forget_task_files(self, task_id: uuid.UUID | str, file_ids: Iterable[str]) -> None:
+        """Drop deleted files from a task's set of derived files."""
+        await self._redis.srem(self.task_files_key(task_id), *file_ids)
+
+    async def delete(self, file_id: uuid.UUID | str) -> bool:
+        """Delete a file: its bytes (here and in the object store), record and index
+        entries. Bytes go first, so a failure leaves a record a retry can finish.
+
+        Returns:
+            Whether a record existed.
+
+        Raises:
+            StorageUnavailable: the object store is unreachable (nothing more is deleted).
+        """
+        record = await self._redis.hgetall(self._key(file_id))
+        kind = record.get("kind")
+        if kind in _SUFFIX:
+            file_uuid = uuid.UUID(str(file_id))
+            if self.objects is not None:
+                await self.objects.delete(_object_key(kind, file_uuid))
+            self.path(kind, file_uuid).unlink(missing_ok=True)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key(file_id))
+            pipe.zrem(self.by_time_key, str(file_id))
+            if record.get("owner"):
+                pipe.zrem(self.user_files_key(record["owner"]), str(file_id))
+            await pipe.execute()
+        return bool(record)
 
     def path(self, kind: FileKind, file_id: uuid.UUID) -> Path:
         """Where the bytes of a file live (whether or not they exist)."""
@@ -122,10 +157,18 @@ class FileStore:
         """The folder of one kind of file."""
         return self.root / kind
 
-    async def register(self, kind: FileKind, owner: str, file_ids: Iterable[uuid.UUID]) -> None:
+    async def register(
+        self,
+        kind: FileKind,
+        owner: str,
+        file_ids: Iterable[uuid.UUID],
+        task_id: uuid.UUID | str | None = None,
+    ) -> None:
         """Record files whose bytes are already in place as belonging to ``owner``.
 
-        With an object store, each file is first put there from ``root``.
+        With an object store, each file is first put there from ``root``. Each file is
+        indexed by owner and by time (retention, deletion), and, with ``task_id``, as
+        derived by that task (so a retried task's earlier cuts can be found).
 
         Raises:
             StorageUnavailable: the object store is unreachable (nothing is recorded).
@@ -134,10 +177,15 @@ class FileStore:
         if self.objects is not None:
             for file_id in file_ids:
                 await self.objects.put_file(_object_key(kind, file_id), self.path(kind, file_id))
-        record = {"kind": kind, "owner": owner, "created": str(time.time())}
+        created = time.time()
+        record = {"kind": kind, "owner": owner, "created": str(created)}
         async with self._redis.pipeline(transaction=True) as pipe:
             for file_id in file_ids:
                 pipe.hset(self._key(file_id), mapping=record)
+                pipe.zadd(self.user_files_key(owner), {str(file_id): created})
+                pipe.zadd(self.by_time_key, {str(file_id): created})
+                if task_id is not None:
+                    pipe.sadd(self.task_files_key(task_id), str(file_id))
             await pipe.execute()
 
     async def owns(self, kind: FileKind, owner: str, file_id: uuid.UUID) -> bool:
@@ -194,52 +242,9 @@ class FileStore:
         return None
 
     async def evict(self, max_bytes: int, min_age_s: float = EVICTION_MIN_AGE_S) -> Eviction:
-        """Delete the least recently used working copies until they total ``max_bytes``.
-
-        Only with an object store, of which ``root`` is then a cache (without one,
-        ``root`` is the store and nothing is deleted). Only ``root/audio`` and
-        ``root/image`` files named as the store names them are considered, oldest
-        modification time first (:meth:`lookup` updates it), never staging files
-        (``root/tmp``) or partial downloads. Kept even over the cap: a file used in
-        the last ``min_age_s`` seconds, and a recorded file the store lacks
-        (``Eviction.unstored``). A file neither stored nor recorded is an orphan
-        (``register`` failed) and goes. The next lookup fetches a deleted file again.
-
-        Raises:
-            StorageUnavailable: the object store is unreachable (the sweep stops).
-        """
-        if self.objects is None:
-            return Eviction()
-        copies = await asyncio.to_thread(self._working_copies)
-        total = sum(size for _, _, _, size, _ in copies)
-        oldest_kept = time.time() - min_age_s
-        evicted = freed = unstored = 0
-        for path, file_id, key, size, mtime in copies:  # least recently used first
-            if total <= max_bytes or mtime > oldest_kept:
-                break
-            if not await self.objects.exists(key) and await self._redis.exists(self._key(file_id)):
-                unstored += 1  # deleting it would lose it
-                continue
-            # FileNotFoundError: another replica of this node (same root) deleted it.
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_mtime != mtime:
-                    continue  # looked up meanwhile: in use again
-                path.unlink()
-                evicted, freed, total = evicted + 1, freed + size, total - size
-        return Eviction(evicted, freed, total, unstored)
-
-    def _working_copies(self) -> list[tuple[Path, uuid.UUID, str, int, float]]:
-        """(path, file id, object key, size, mtime) of every working copy, oldest first."""
-        copies = []
-        for kind, suffix in _SUFFIX.items():
-            for path in (self.root / kind).glob(f"*{suffix}"):
-                try:
-                    file_id, stat = uuid.UUID(path.stem), path.stat()
-                except (ValueError, FileNotFoundError):
-                    continue  # not a working copy, or just deleted
-                key = _object_key(kind, file_id)
-                copies.append((path, file_id, key, stat.st_size, stat.st_mtime))
-        return sorted(copies, key=lambda copy: copy[4])
+        """Delete the least recently used working copies beyond ``max_bytes``
+        (:func:`core.stores.eviction.evict`)."""
+        return await evict(self, max_bytes, min_age_s)
 
     async def save_upload(
         self,
@@ -334,27 +339,6 @@ class FileStore:
 
 def _object_key(kind: FileKind, file_id: uuid.UUID) -> str:
     return f"{kind}/{file_id}{_SUFFIX[kind]}"
-
-
-async def evict_periodically(
-    files: FileStore, max_bytes: int, period_s: float = EVICTION_PERIOD_S
-) -> None:
-    """Run ``files.evict(max_bytes)`` now and every ``period_s`` seconds, forever.
-
-    A background task of each serving replica that has an object store; a failed
-    sweep (the store unreachable) is logged and the next one tries again.
-    """
-    while True:
-        try:
-            done = await files.evict(max_bytes)
-            if done.evicted:
-                logger.info("Working copies in %s: %s", files.root, done)
-            if done.unstored:
-                message = "%d recorded files in %s are only there, not in the object store"
-                logger.warning(message, done.unstored, files.root)
-        except Exception:  # noqa: BLE001 - the next sweep tries again
-            logger.warning("Evicting working copies failed", exc_info=True)
-        await asyncio.sleep(period_s)
 
 
 def _copy_limited(source: BinaryIO, target: BinaryIO, max_bytes: int) -> None:

@@ -1,7 +1,11 @@
 """Task records in Redis and their hand-off queue (a Redis Stream consumer group).
 
 A task is a hash ``{prefix}task:{uuid}`` (kind, owner, status, payload, result,
-error, attempts, timestamps). Creating a task writes the hash and appends its id
+error, attempts, timestamps, ``session_id``, ``trace_id``, the ``models`` that served
+it). Each task is also indexed for the request archive (:mod:`core.stores.archive`):
+by owner, by owner and session, by owner and trace id, and by time for the
+retention sweep (sorted sets scored by creation time), and each input file names
+the tasks that use it. Creating a task writes the hash and appends its id
 to the stream ``{prefix}tasks`` in one MULTI/EXEC transaction, so a task that got
 an id is always both recorded and queued. Finishing a task writes the result and
 acknowledges (and deletes) its stream entry in one transaction, so an entry leaves
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar, overload
@@ -64,6 +69,8 @@ class Task:
         attempts: How many times a worker started it.
         created: Creation time, Unix seconds.
         updated: Last status change, Unix seconds.
+        session_id: The client's label grouping tasks (a reading session, a student).
+        trace_id: The ``X-Request-ID`` of the request that created the task.
     """
 
     task_id: uuid.UUID
@@ -75,6 +82,8 @@ class Task:
     attempts: int
     created: float
     updated: float
+    session_id: str | None = None
+    trace_id: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -100,6 +109,21 @@ class TaskStore:
     def _key(self, task_id: uuid.UUID | str) -> str:
         return f"{self.prefix}task:{task_id}"
 
+    def index_key(self, owner: str, field: str | None = None, value: str | None = None) -> str:
+        """The sorted set (member: task id, score: creation time) of ``owner``'s tasks,
+        or of those whose ``field`` (``session_id`` or ``trace_id``) is ``value``."""
+        base = f"{self.prefix}archive:{owner}"
+        return base if field is None else f"{base}:{field}:{value}"
+
+    @property
+    def by_time_key(self) -> str:
+        """The sorted set of every task by creation time (the retention sweep's)."""
+        return f"{self.prefix}archive-by-time"
+
+    def users_of_key(self, file_id: uuid.UUID | str) -> str:
+        """The set of task ids that use a file as an input."""
+        return f"{self.prefix}file-tasks:{file_id}"
+
     async def ensure_group(self) -> None:
         """Create the stream and consumer group if missing (idempotent)."""
         try:
@@ -108,38 +132,91 @@ class TaskStore:
             if "BUSYGROUP" not in str(error):
                 raise
 
-    async def create(self, kind: TaskKind, owner: str, payload: dict[str, Any]) -> uuid.UUID:
-        """Record a ``pending`` task and queue it, atomically.
+    async def create(
+        self,
+        kind: TaskKind,
+        owner: str,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None = None,
+        trace_id: str | None = None,
+        inputs: Sequence[uuid.UUID | str] = (),
+    ) -> uuid.UUID:
+        """Record a ``pending`` task, index it and queue it, atomically.
+
+        Args:
+            kind: What the task does.
+            owner: The user's name.
+            payload: The task's input (JSON data).
+            session_id: The client's grouping label, if any.
+            trace_id: The creating request's ``X-Request-ID``.
+            inputs: Ids of the files the task reads (their reference sets).
 
         Returns:
             The new task's UUID.
         """
         task_id = uuid.uuid4()
-        now = str(time.time())
+        created = time.time()
+        record: dict[str, Any] = {
+            "kind": kind.value,
+            "owner": owner,
+            "status": TaskStatus.PENDING.value,
+            "payload": json.dumps(payload),
+            "attempts": 0,
+            "created": str(created),
+            "updated": str(created),
+        }
+        member = {str(task_id): created}
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self._key(task_id),
-                mapping={
-                    "kind": kind.value,
-                    "owner": owner,
-                    "status": TaskStatus.PENDING.value,
-                    "payload": json.dumps(payload),
-                    "attempts": 0,
-                    "created": now,
-                    "updated": now,
-                },
-            )
+            pipe.zadd(self.index_key(owner), member)
+            pipe.zadd(self.by_time_key, member)
+            for field, value in (("session_id", session_id), ("trace_id", trace_id)):
+                if value is not None:
+                    record[field] = value
+                    pipe.zadd(self.index_key(owner, field, value), member)
+            for file_id in inputs:
+                pipe.sadd(self.users_of_key(file_id), str(task_id))
+            pipe.hset(self._key(task_id), mapping=record)
             pipe.xadd(self.stream, {"task_id": str(task_id)})
             await pipe.execute()
         return task_id
+
+    async def record_models(self, task_id: uuid.UUID | str, models: dict[str, Any]) -> None:
+        """Keep the configuration of the models that served a task (``/full_request``).
+
+        Args:
+            models: Model name -> its configuration (plugin, options, versions).
+        """
+        key = self._key(task_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    if not await pipe.exists(key):
+                        await pipe.unwatch()
+                        return  # deleted meanwhile: do not resurrect it
+                    known = json.loads(await pipe.hget(key, "models") or "{}")
+                    pipe.multi()
+                    pipe.hset(key, "models", json.dumps(known | models))
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
+
+    async def models(self, task_id: uuid.UUID | str) -> dict[str, Any]:
+        """The configuration of the models that served a task (empty before any did)."""
+        return json.loads(await self.redis.hget(self._key(task_id), "models") or "{}")
 
     async def get(self, task_id: uuid.UUID | str, owner: str | None = None) -> Task | None:
         """The task, or ``None`` if unknown or (when ``owner`` is given) not theirs."""
         fields = await self.redis.hmget(
             self._key(task_id),
-            ["kind", "owner", "status", "payload", "error", "attempts", "created", "updated"],
+            [
+                "kind", "owner", "status", "payload", "error", "attempts", "created", "updated",
+                "session_id", "trace_id",
+            ],
         )
-        kind, task_owner, status, payload, error, attempts, created, updated = fields
+        kind, task_owner, status, payload, error, attempts, created, updated = fields[:8]
         if kind is None or (owner is not None and task_owner != owner):
             return None
         return Task(
@@ -152,6 +229,8 @@ class TaskStore:
             attempts=int(attempts or 0),
             created=float(created),
             updated=float(updated),
+            session_id=fields[8],
+            trace_id=fields[9],
         )
 
     @overload

@@ -17,22 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from core.page.words import read_page
 from core.plugins.languages import LanguageUnsupported, accept_detection
 from core.plugins.types import (
     AudioChunk,
-    AudioProcessingResult,
     ImageProcessingResult,
     ReadingVerification,
-    Rectangle,
 )
-from core.reading.assess import Assessment, HeardWord, Miscue, RefWord, heard_words, reference_words
+from core.reading.assess import RefWord, heard_words, reference_words
 from core.reading.checked import apply_evidence, checked_heard
 from core.results import (
     AudioImageComparison,
@@ -48,51 +47,26 @@ from core.results import (
 from core.stores.files import FileStore
 from core.stores.tasks import Task, TaskKind
 from core.tasks.consumer import TaskFailed
-from core.tasks.recording import Recording, cut_audio
+from core.tasks.gateways import ModelGateway, TextMatcher
+from core.tasks.recording import (
+    Recording,
+    cut_audio,
+    decode_options,
+    discard_cuts,
+    referenced_files,
+)
+from core.tasks.reports import miscue_report
 
 __all__ = ["ModelGateway", "TaskRunner", "TextMatcher"]
 
+logger = logging.getLogger(__name__)
 
-
-class ModelGateway(Protocol):
-    """Runs a named model on a file. Raises ``TaskFailed`` for an unknown model.
-
-    ``reference_text`` is the text the reader should be reading, for ASR plugins
-    that can use it (see ``core.plugins.host.PluginRunner.run_file``).
-    """
-
-    async def transcribe(
-        self,
-        model: str,
-        path: Path,
-        reference_text: str | None = None,
-        language: str | None = None,
-    ) -> AudioProcessingResult: ...
-
-    async def recognise(self, model: str, path: Path) -> ImageProcessingResult: ...
-
-
-class TextMatcher(Protocol):
-    """The spec's text algorithms (``core.reading.text_diff``), possibly in another process."""
-
-    async def find_phrases(
-        self, phrases: list[str], to_find: str, margin: float, score_cutoff: float,
-        language: str = "en",
-    ) -> list[int]: ...
-
-    async def assess(
-        self,
-        reference_text: str,
-        reference: list[RefWord],
-        heard: list[HeardWord],
-        duration: float,
-        segment_lengths: list[int],
-        language: str = "en",
-    ) -> Assessment: ...
 
 
 #: Receives ``(task kind, stage, seconds)``; stages are ``asr``, ``ocr``, ``matching``.
 StageObserver = Callable[[str, str, float], None]
+#: Receives ``(task, {model name: its configuration})`` once a model served the task.
+ModelRecorder = Callable[[Task, dict[str, Any]], Awaitable[None]]
 
 _current_kind: contextvars.ContextVar[str] = contextvars.ContextVar("task_kind", default="")
 
@@ -108,6 +82,8 @@ class TaskRunner:
             for a phrase to count as found in the recording.
         observe_stage: Called with ``(kind, stage, seconds)`` after each model or
             matcher call (metrics); stages ``asr``, ``ocr``, ``matching``.
+        record_models: Called with the configuration of each model that served a
+            task (the request archive's ``full_request``).
     """
 
     def __init__(
@@ -117,12 +93,14 @@ class TaskRunner:
         matcher: TextMatcher,
         extraction_score_cutoff: float = 80.0,
         observe_stage: StageObserver | None = None,
+        record_models: ModelRecorder | None = None,
     ) -> None:
         self._files = files
         self._models = models
         self._matcher = matcher
         self._cutoff = extraction_score_cutoff
         self._observe = observe_stage or (lambda kind, stage, seconds: None)
+        self._record_models = record_models
 
     @contextlib.contextmanager
     def _stage(self, stage: str) -> Iterator[None]:
@@ -133,28 +111,53 @@ class TaskRunner:
             self._observe(_current_kind.get(), stage, time.perf_counter() - started)
 
     async def run(self, task: Task) -> TaskResult:
-        """Dispatch on the task's kind.
+        """Dispatch on the task's kind; keep only the cut files the result names.
+
+        Files cut by an earlier attempt of the task (one that failed, or whose worker
+        died) are deleted before this attempt cuts its own, and cuts this attempt made
+        that its result does not name (a concurrent stale attempt's) after it, so a
+        retried task leaves no orphan files. A task that fails for good keeps none.
 
         Raises:
             TaskFailed: missing input file, unknown model, model error.
         """
-        payload = task.payload
         _current_kind.set(task.kind.value)  # this asyncio task's context only
+        if task.attempts > 1:
+            await discard_cuts(self._files, task.task_id)
+        try:
+            result = await self._run(task)
+        except TaskFailed:
+            await discard_cuts(self._files, task.task_id)
+            raise
+        await discard_cuts(self._files, task.task_id, keep=referenced_files(result))
+        return result
+
+    async def _served_by(self, task: Task, model: str) -> None:
+        describe = getattr(self._models, "describe", None)
+        if self._record_models is None or describe is None:
+            return
+        try:
+            await self._record_models(task, {model: await describe(model)})
+        except Exception:  # noqa: BLE001 - the archive's detail must not fail the task
+            logger.warning("Recording the configuration of %r failed", model, exc_info=True)
+
+    async def _run(self, task: Task) -> TaskResult:
+        payload = task.payload
         if task.kind is TaskKind.AUDIO_PROCESSING:
             recording = await self._recording(task.owner, payload["audio_file"])
-            audio, _, _ = await self._transcribe(task.owner, recording, payload["audio_model"])
+            audio, _, _ = await self._transcribe(task, recording, payload["audio_model"])
             return audio
         if task.kind is TaskKind.IMAGE_PROCESSING:
-            image, _ = await self._image(task.owner, payload["image_file"], payload["image_model"])
+            image, _ = await self._image(task, payload["image_file"], payload["image_model"])
             return image
         if task.kind is TaskKind.AUDIO_TEXT_COMPARISON:
             reference = " ".join(payload["text"])
             recording = await self._recording(task.owner, payload["audio_file"])
             audio, checked, language = await self._transcribe(
-                task.owner, recording, payload["audio_model"], reference, payload
+                task, recording, payload["audio_model"], reference, payload
             )
             errors, summary = await self._assess(
-                task.owner, recording, audio, reference, reference_words(reference), checked,
+                task, recording, audio, reference, reference_words(reference), checked,
                 language,
             )
             return AudioTextComparison(
@@ -164,12 +167,12 @@ class TaskRunner:
             # OCR first: the page's text is the ASR's reference (a decoding prompt
             # for plugins that use one; see docs/accuracy.md for what it buys).
             image, (page_text, words) = await self._image(
-                task.owner, payload["image_file"], payload["image_model"]
+                task, payload["image_file"], payload["image_model"]
             )
             recording = await self._recording(task.owner, payload["audio_file"])
             prompt = page_text or image.text
             audio, checked, language = await self._transcribe(
-                task.owner, recording, payload["audio_model"], prompt, payload
+                task, recording, payload["audio_model"], prompt, payload
             )
             if words:  # the page's words joined by single spaces (hyphenations joined)
                 image = ImageProcessingResult(text=page_text, boxes=image.boxes)
@@ -178,13 +181,13 @@ class TaskRunner:
             if checked is not None and [w.text for w in words] != prompt.split():
                 checked = None  # checked against other words than these: not applicable
             errors, summary = await self._assess(
-                task.owner, recording, audio, image.text, words, checked, language
+                task, recording, audio, image.text, words, checked, language
             )
             return AudioImageComparison(
                 image=image, audio=audio, errors=errors, summary=summary, language=language
             )
         if task.kind is TaskKind.AUDIO_EXTRACTION:
-            return await self._extract(task.owner, payload)
+            return await self._extract(task)
         raise TaskFailed(f"Unknown task kind {task.kind}")
 
     async def _input(self, kind: str, owner: str, file_id: str) -> Path:
@@ -197,20 +200,26 @@ class TaskRunner:
         return Recording(await self._input("audio", owner, file_id))
 
     async def _cut(
-        self, owner: str, recording: Recording, intervals: list[tuple[float, float]]
+        self, task: Task, recording: Recording, intervals: list[tuple[float, float]]
     ) -> list[uuid.UUID]:
-        """Cut and register one mp3 file per interval (seconds) of the recording."""
+        """Cut and register one mp3 file per interval (seconds) of the recording, as
+        the task's (so that a retry or a deletion finds them)."""
         if not intervals:
             return []
         audio = await recording.decoded()
         out_dir = self._files.directory("audio")
         ids = await asyncio.to_thread(cut_audio, audio, intervals, out_dir)
-        await self._files.register("audio", owner, ids)
+        try:
+            await self._files.register("audio", task.owner, ids, task_id=task.task_id)
+        except BaseException:
+            for file_id in ids:  # not recorded: nothing else would ever delete them
+                self._files.path("audio", file_id).unlink(missing_ok=True)
+            raise
         return ids
 
     async def _transcribe(
         self,
-        owner: str,
+        task: Task,
         recording: Recording,
         model: str,
         reference_text: str | None = None,
@@ -232,11 +241,12 @@ class TaskRunner:
             TaskFailed: the language was to be detected and the detection is not
                 unambiguous (:func:`core.plugins.languages.accept_detection`).
         """
-        requested = (comparison or {}).get("language")
+        requested = task.payload.get("language")
         with self._stage("asr"):
             result = await self._models.transcribe(
-                model, recording.path, reference_text, requested
+                model, recording.path, reference_text, requested, decode_options(task.payload)
             )
+        await self._served_by(task, model)
         language = requested or "en"
         # Tasks queued before languages existed have no candidates: English, as then.
         if comparison is not None and requested is None and "candidate_languages" in comparison:
@@ -253,9 +263,11 @@ class TaskRunner:
             # omissions reportable (every error needs an audio segment).
             duration = (await recording.decoded()).duration_seconds
             segments = [AudioChunk(start=0.0, end=duration, text=result.text.strip())]
-        files = await self._cut(owner, recording, [(s.start, s.end) for s in segments])
+        files = await self._cut(task, recording, [(s.start, s.end) for s in segments])
         transcript = Transcript(
             text=result.text,
+            language=result.language,
+            ignored_options=result.ignored_options,
             segments=[
                 CutSegment(start=s.start, end=s.end, text=s.text, words=s.words or None, file=f)
                 for s, f in zip(segments, files, strict=True)
@@ -264,13 +276,14 @@ class TaskRunner:
         return transcript, result.verification, language
 
     async def _image(
-        self, owner: str, file_id: str, model: str
+        self, task: Task, file_id: str, model: str
     ) -> tuple[ImageProcessingResult, tuple[str, list[RefWord]]]:
         """OCR with the boxes put in reading order, and the page: its text (words
         joined by single spaces, hyphenations joined) and its words with their boxes."""
-        path = await self._input("image", owner, file_id)
+        path = await self._input("image", task.owner, file_id)
         with self._stage("ocr"):
             result = await self._models.recognise(model, path)
+        await self._served_by(task, model)
         ordered, page = await asyncio.to_thread(read_page, result)
         words = [
             RefWord(
@@ -287,7 +300,7 @@ class TaskRunner:
 
     async def _assess(
         self,
-        owner: str,
+        task: Task,
         recording: Recording,
         audio: Transcript,
         reference_text: str,
@@ -320,15 +333,19 @@ class TaskRunner:
             )
         if checked is not None:
             apply_evidence(assessed.miscues, checked)
-        files = await self._cut(owner, recording, [(m.start, m.end) for m in assessed.miscues])
-        errors = [_report(m, f) for m, f in zip(assessed.miscues, files, strict=True)]
+        files = await self._cut(task, recording, [(m.start, m.end) for m in assessed.miscues])
+        errors = [miscue_report(m, f) for m, f in zip(assessed.miscues, files, strict=True)]
         return errors, assessed.summary
 
-    async def _extract(self, owner: str, payload: dict[str, Any]) -> PhraseExtraction:
+    async def _extract(self, task: Task) -> PhraseExtraction:
         """Find each phrase in the recording and cut it out (word timestamps if any)."""
-        recording = await self._recording(owner, payload["audio_file"])
+        payload = task.payload
+        recording = await self._recording(task.owner, payload["audio_file"])
         with self._stage("asr"):
-            result = await self._models.transcribe(payload["audio_model"], recording.path)
+            result = await self._models.transcribe(
+                payload["audio_model"], recording.path, None, None, decode_options(payload)
+            )
+        await self._served_by(task, payload["audio_model"])
         units = [
             (word.word, word.start, word.end)
             for segment in result.segments
@@ -344,7 +361,7 @@ class TaskRunner:
                 )
             found.append((phrase, indices))
         spans = [(units[ix[0]][1], units[ix[-1]][2]) for _, ix in found if ix]
-        files = iter(await self._cut(owner, recording, spans))
+        files = iter(await self._cut(task, recording, spans))
         data = []
         for phrase, indices in found:
             segment = None
@@ -357,33 +374,3 @@ class TaskRunner:
                 )
             data.append(FoundPhrase(audio_segment=segment, found=bool(indices), phrase=phrase))
         return PhraseExtraction(data=data)
-
-
-def _report(miscue: Miscue, file: uuid.UUID) -> MiscueReport:
-    """A miscue as an entry of the result's ``errors``, with its cut."""
-    box = None
-    if miscue.boxes:
-        bounds = [b.bounds() for b in miscue.boxes]
-        box = Rectangle.from_bounds(
-            min(b[0] for b in bounds),
-            min(b[1] for b in bounds),
-            max(b[2] for b in bounds),
-            max(b[3] for b in bounds),
-        )
-    return MiscueReport(
-        audio_segment=CutSegment(
-            start=miscue.start, end=miscue.end, text=miscue.found, file=file
-        ),
-        at_char=miscue.at_char,
-        found=miscue.found,
-        expected=miscue.expected,
-        type=miscue.type,
-        ref_char=miscue.ref_char,
-        start=miscue.start,
-        end=miscue.end,
-        confidence=miscue.confidence,
-        segment=miscue.segment,
-        box=box,
-        boxes=list(miscue.boxes),
-        evidence=miscue.evidence,
-    )

@@ -25,10 +25,11 @@ from api.settings import get_settings
 from core.plugins import AudioProcessingResult, ImageProcessingResult, PluginKind
 from core.plugins.host import ModelCallTimeout, PluginResult
 from core.reading.assess import Assessment, HeardWord, RefWord
+from core.stores.archive import sweep_periodically
 from core.stores.connection import connect
 from core.stores.files import FileStore, evict_periodically
 from core.stores.known_models import KnownModels
-from core.stores.tasks import TaskStore
+from core.stores.tasks import Task, TaskStore
 from core.tasks.consumer import TaskConsumer, TaskFailed, is_storage_outage
 from core.tasks.runner import TaskRunner
 from serve_app.args import WorkerConfig
@@ -72,6 +73,34 @@ class HandleGateway:
         self._directory = directory
         self._model_wait_s = model_wait_s
 
+    async def _handle(self, kind: PluginKind, model: str) -> DeploymentHandle:
+        try:
+            found = await self._directory.find(model, wait_s=self._model_wait_s)
+        except ModelUnavailable as error:
+            raise TaskFailed(f"The {kind} model {model!r} did not come back: {error}") from error
+        if found is None or found[0].info.kind != kind:
+            raise TaskFailed(f"No such {kind} model available")
+        return found[1]
+
+    async def _process_bytes(
+        self,
+        kind: PluginKind,
+        model: str,
+        data: bytes,
+        suffix: str,
+        reference_text: str | None = None,
+        language: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> PluginResult:
+        handle = await self._handle(kind, model)
+        try:
+            return await handle.process.remote(data, suffix, reference_text, language, options)
+        except RayTaskError as error:
+            # The plugin raised (or timed out): the same input would fail again.
+            cause = error.cause
+            reason = str(cause) if isinstance(cause, ModelCallTimeout) else repr(cause)
+            raise TaskFailed(f"The {kind} model {model!r} failed: {reason}") from error
+
     async def _process(
         self,
         kind: PluginKind,
@@ -79,21 +108,19 @@ class HandleGateway:
         path: Path,
         reference_text: str | None = None,
         language: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> PluginResult:
-        try:
-            found = await self._directory.find(model, wait_s=self._model_wait_s)
-        except ModelUnavailable as error:
-            raise TaskFailed(f"The {kind} model {model!r} did not come back: {error}") from error
-        if found is None or found[0].info.kind != kind:
-            raise TaskFailed(f"No such {kind} model available")
         data = await asyncio.to_thread(path.read_bytes)
-        try:
-            return await found[1].process.remote(data, path.suffix, reference_text, language)
-        except RayTaskError as error:
-            # The plugin raised (or timed out): the same input would fail again.
-            cause = error.cause
-            reason = str(cause) if isinstance(cause, ModelCallTimeout) else repr(cause)
-            raise TaskFailed(f"The {kind} model {model!r} failed: {reason}") from error
+        return await self._process_bytes(
+            kind, model, data, path.suffix, reference_text, language, options
+        )
+
+    async def describe(self, model: str) -> dict[str, Any]:
+        """The configuration serving ``model`` (``ModelHost.config``) for the archive."""
+        found = await self._directory.find(model)
+        if found is None:
+            return {"name": model}
+        return await found[1].config.remote(model)
 
     async def transcribe(
         self,
@@ -101,9 +128,37 @@ class HandleGateway:
         path: Path,
         reference_text: str | None = None,
         language: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> AudioProcessingResult:
         # _process checked the model's kind; its host validated the result as that kind.
-        result = await self._process("audio", model, path, reference_text, language)
+        result = await self._process("audio", model, path, reference_text, language, options)
+        return cast(AudioProcessingResult, result)
+
+    async def transcribe_bytes(
+        self,
+        model: str,
+        data: bytes,
+        suffix: str,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+        hot_words: dict[str, float] | None = None,
+    ) -> AudioProcessingResult:
+        """``api.services.SpeechGateway``: run an ASR model on bytes now (streaming).
+
+        Raises:
+            LookupError: no audio model of that name is served.
+            RuntimeError: the model failed or did not come back (the reason).
+        """
+        options = {"prompt": prompt, "hot_words": hot_words}
+        try:
+            result = await self._process_bytes(
+                "audio", model, data, suffix, None, language, options
+            )
+        except TaskFailed as error:
+            if str(error) == "No such audio model available":
+                raise LookupError(str(error)) from error
+            raise RuntimeError(str(error)) from error
         return cast(AudioProcessingResult, result)
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:
@@ -176,6 +231,7 @@ class Pipeline:
             HandleMatcher(matcher),
             extraction_score_cutoff=config.extraction_score_cutoff,
             observe_stage=self._metrics.task_stage,
+            record_models=self._record_models,
         )
         self._tasks = TaskStore(self._redis, settings.key_prefix)
         self._consumer = TaskConsumer(
@@ -196,6 +252,17 @@ class Pipeline:
             if files.objects is not None
             else None
         )
+        # Requests older than FMR_RETENTION_DAYS go, with their files (0: kept forever).
+        self._retention = (
+            loop.create_task(
+                sweep_periodically(self._tasks, files, settings.retention_days * 86400)
+            )
+            if settings.retention_days > 0
+            else None
+        )
+
+    async def _record_models(self, task: Task, models: dict[str, Any]) -> None:
+        await self._tasks.record_models(task.task_id, models)
 
     def _finished(self, kind: str, status: str, seconds: float) -> None:
         self._metrics.task_finished(kind, status)
@@ -220,6 +287,7 @@ class Pipeline:
         await self._consumer.stop()
         self._loop.cancel()
         self._gauges.cancel()
-        if self._evictions is not None:
-            self._evictions.cancel()
+        for background in (self._evictions, self._retention):
+            if background is not None:
+                background.cancel()
         await self._redis.aclose()

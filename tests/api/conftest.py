@@ -107,6 +107,8 @@ def make_api(
             "redis_url": redis_url,
             "key_prefix": f"{key_prefix}{uuid.uuid4().hex[:12]}:",
             "data_dir": tmp_path / f"files-{len(clients)}",
+            # Network in tests is loopback only: no media URL name goes to DNS.
+            "url_dns": False,
             **overrides,
         }
         settings = Settings(**fields)

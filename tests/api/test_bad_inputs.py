@@ -662,6 +662,97 @@ CASES: list[Case] = [
     ),
 ]
 
+
+def post_canary(path: str, body: Callable[[str], dict]):
+    """A case's ``send``: a JSON body built around the canary's URL (must not be fetched)."""
+    return lambda ctx: ctx.client.post(path, json=body(ctx.canary), headers=ctx.headers)
+
+
+def transcribe(name: str, data: Callable[[], bytes], **fields: str):
+    """A case's ``send``: ``/v1/audio/transcriptions`` with one file and form fields."""
+
+    def send(ctx: Ctx) -> httpx.Response:
+        form = {"model": "whisper-1", **fields}
+        return ctx.client.post(
+            "/v1/audio/transcriptions", files={"file": (name, data())}, data=form,
+            headers=ctx.headers,
+        )
+
+    return send
+
+
+PROCESS = "/v1/audio/process/task"
+PROCESS_REQUEST = {"audio_file": NIL, "audio_model": "whisper"}
+ARCHIVE = "/v1/archive/requests"
+
+#: The endpoints of the peer-service features (issue 16).
+CASES += [
+    Case("url-to-loopback", post_canary("/v1/image/upload_url", lambda url: {"url": url}),
+         422, "not allowed"),
+    Case("url-to-metadata", post_json("/v1/image/upload_url",
+                                      {"url": "http://169.254.169.254/latest/meta-data/"}),
+         422, "not allowed"),
+    Case("url-ftp", post_json("/v1/audio/upload_url", {"url": "ftp://example.org/a.mp3"}),
+         422, "Only http:// and https://"),
+    Case("url-file-scheme", post_json("/v1/audio/upload_url", {"url": "file:///etc/passwd"}),
+         422, "Only http:// and https://"),
+    Case("url-with-credentials",
+         post_json("/v1/audio/upload_url", {"url": "http://user:pw@example.org/a.mp3"}),
+         422, "user name or password"),
+    Case("url-unresolvable-name", post_json("/v1/audio/upload_url",
+                                            {"url": "http://media.invalid/a.mp3"}),
+         422, "could not be found"),
+    Case("url-3000-chars", post_json("/v1/audio/upload_url",
+                                     {"url": "http://example.org/" + "a" * 3000}),
+         422, "at most 2048 characters"),
+    Case("url-missing", post_json("/v1/audio/upload_url", {}), 422, "Field required"),
+    Case("media-url-to-loopback-in-a-task",
+         post_canary(TEXT_TASK, lambda url: {
+             "audio_model": "whisper", "text": ["hello"], "media_urls": {"audio": url}}),
+         422, "not allowed"),
+    Case("media-url-and-file-id", post_json(PROCESS, {
+        **PROCESS_REQUEST, "media_urls": {"audio": "http://example.org/a.mp3"}}),
+         422, "not both"),
+    Case("neither-file-id-nor-media-url", post_json(PROCESS, {"audio_model": "whisper"}),
+         422, "not both or neither"),
+    Case("media-url-of-a-kind-the-task-lacks", post_json(PROCESS, {
+        **PROCESS_REQUEST, "media_urls": {"image": "http://example.org/a.png"}}),
+         422, "takes no image file"),
+    Case("hot-word-empty", post_json(PROCESS, {**PROCESS_REQUEST, "hot_words": {"": 1}}),
+         422, "at least 1 character"),
+    Case("hot-word-boost-huge", post_json(PROCESS, {**PROCESS_REQUEST, "hot_words": {"a": 1e9}}),
+         422, "less than or equal to 100"),
+    Case("hot-words-too-many", post_json(PROCESS, {
+        **PROCESS_REQUEST, "hot_words": {f"w{i}": 1 for i in range(101)}}),
+         422, "at most 100 items"),
+    Case("session-id-with-spaces", post_json(PROCESS, {**PROCESS_REQUEST, "session_id": "a b"}),
+         422, "should match pattern"),
+    Case("wait-not-a-bool", lambda ctx: ctx.client.post(
+        PROCESS, params={"wait": "maybe"}, json=PROCESS_REQUEST, headers=ctx.headers),
+         422, "valid boolean"),
+    Case("archive-bad-cursor", get(ARCHIVE, cursor="bm90IGEgY3Vyc29y"), 422, "cursor"),
+    Case("archive-date-words", get(ARCHIVE, date_from="yesterday"), 422, "should match"),
+    Case("archive-date-impossible", get(ARCHIVE, date_to="2026-02-30"), 422,
+         "Not a valid date"),
+    Case("archive-limit-0", get(ARCHIVE, limit="0"), 422, "greater than or equal to 1"),
+    Case("archive-unknown-request", get(f"{ARCHIVE}/{NIL}/transcript"), 404,
+         "Request not found"),
+    Case("archive-malformed-request-id", get(f"{ARCHIVE}/..%2F..%2Fetc/audio"), 404,
+         "Not Found"),
+    Case("archive-delete-unknown", lambda ctx: ctx.client.delete(
+        f"{ARCHIVE}/{NIL}", headers=ctx.headers), 404, "Request not found"),
+    Case("openai-png-as-audio", transcribe("a.mp3", hf.png_image), 422, NOT_AUDIO),
+    Case("openai-unknown-model", transcribe("a.mp3", hf.mp3, model="gpt-9"), 404,
+         "No such audio model"),
+    Case("openai-bad-format", transcribe("a.mp3", hf.mp3, response_format="pdf"), 422,
+         "Input should be"),
+    Case("openai-temperature-2", transcribe("a.mp3", hf.mp3, temperature="2"), 422,
+         "less than or equal to 1"),
+    Case("openai-no-file", lambda ctx: ctx.client.post(
+        "/v1/audio/transcriptions", data={"model": "whisper-1"}, headers=ctx.headers),
+         422, "Field required"),
+]
+
 DEFAULT_CASES = [case for case in CASES if not case.settings]
 
 

@@ -73,6 +73,9 @@ def target(
         rate_limit_upload=NO_LIMIT,
         rate_limit_task=NO_LIMIT,
         rate_limit_read=NO_LIMIT,
+        # No worker runs in-process: a wait=true request waits this long in vain.
+        wait_timeout_s=0.2,
+        url_dns=False,  # media URLs the fuzzer makes up never reach DNS
     )
     session = asgi.get_client(create_app(build_services(settings)))
     same_schema(session.get("/openapi.json").json(), OPENAPI, "The in-process app")

@@ -25,11 +25,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from api.routes import stream
 from core.plugins import AudioChunk, AudioProcessingResult, Word
 from core.plugins.host import PluginRunner
 from core.reading.normalize import spoken_form
-from core.streaming import StreamLimits
 from tests.conftest import DATA, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
@@ -136,9 +134,6 @@ def streaming(make_api):
 
     def make(gateway=None, **overrides):
         harness = make_api(**overrides)
-        app = harness.client.app
-        if not any(getattr(route, "path", "") == "/v1/audio/stream" for route in app.routes):
-            app.include_router(stream.router, prefix="/v1")  # until create_app includes it
         harness.services.speech = gateway
         token = harness.account()["Authorization"].split()[1]
         return harness.client, token
@@ -292,9 +287,10 @@ def test_undecodable_audio_and_unknown_messages(streaming):
 
 
 def test_limits_close_cleanly(streaming, monkeypatch):
-    limits = StreamLimits(max_message_bytes=20000, max_duration_s=2.0, min_chunk_s=0.5)
-    monkeypatch.setattr(stream, "DEFAULT_LIMITS", limits)
-    client, token = streaming(Silent())
+    client, token = streaming(
+        Silent(), stream_max_message_bytes=20000, stream_max_duration_s=2.0,
+        stream_min_chunk_s=0.5,
+    )
     with client.websocket_connect(f"/v1/audio/stream?token={token}") as ws:
         ws.receive_json()
         ws.send_bytes(b"\0" * 20002)
@@ -359,8 +355,7 @@ class Failing:
 
 
 def test_a_model_failure_and_an_idle_client_close_the_stream(streaming, monkeypatch):
-    monkeypatch.setattr(stream, "DEFAULT_LIMITS", StreamLimits(idle_timeout_s=0.5))
-    client, token = streaming(Failing())
+    client, token = streaming(Failing(), stream_idle_timeout_s=0.5)
     with client.websocket_connect(f"/v1/audio/stream?token={token}") as ws:
         ws.receive_json()
         ws.send_bytes(b"\0" * 32000)  # 1 s: a decode starts

@@ -82,11 +82,12 @@ class FakeModels:
 
     async def transcribe(
         self, model: str, path: Path, reference_text: str | None = None,
-        language: str | None = None,
+        language: str | None = None, options: dict | None = None,
     ) -> AudioProcessingResult:
         self.calls.append(("transcribe", model, path))
         self.reference_text = reference_text
         self.language = language
+        self.options = options
         return self.asr
 
     async def recognise(self, model: str, path: Path) -> ImageProcessingResult:

@@ -34,6 +34,22 @@ S3_APP, S3_ROUTE = "follow_my_reading_s3", "/s3"
 BACKENDS = ("local", "s3")
 TEST_PLUGIN_DIR = str(TESTS_PLUGIN_DIR)
 PLUGIN_DIRS = [str(BUNDLED_PLUGIN_DIR), TEST_PLUGIN_DIR]
+#: Stub names of media URLs, one per refused address class, for the SSRF tests: the
+#: service resolves them to these addresses and must refuse them before connecting.
+URL_STUB_ADDRESSES = {
+    "private10.test": "10.0.0.1",
+    "private192.test": "192.168.1.1",
+    "metadata.test": "169.254.169.254",
+    "linklocal6.test": "fe80::1",
+    "ula.test": "fd00:ec2::254",
+    "loopback6.test": "::1",
+    "mapped.test": "::ffff:10.0.0.1",
+    "cgnat.test": "100.64.0.1",
+    "unspecified.test": "0.0.0.0",
+    # Allow-listed (FMR_URL_ALLOWLIST): the test's own HTTP server.
+    "media.test": "127.0.0.1",
+}
+URL_HOSTS = ",".join(f"{name}={address}" for name, address in URL_STUB_ADDRESSES.items())
 #: GPUs Ray is told the machine has (none really exist).
 DECLARED_GPUS = 2
 
@@ -155,7 +171,14 @@ def serve_cluster(
     data_dir = tmp_path_factory.mktemp("files")
     # Session accounts log in once: their tokens must outlive the whole session
     # (token expiry itself is tested in tests/api/test_auth.py).
-    tokens = {"FMR_ACCESS_TOKEN_EXPIRE_MINUTES": "240"}
+    tokens = {
+        "FMR_ACCESS_TOKEN_EXPIRE_MINUTES": "240",
+        # Network in tests is loopback only: media URL names resolve from url_hosts
+        # alone (tests/serve_app/integration/test_peer_features.py), never from DNS.
+        "FMR_URL_DNS": "false",
+        "FMR_URL_HOSTS": URL_HOSTS,
+        "FMR_URL_ALLOWLIST": "127.0.0.1/32",
+    }
     env = {
         "FMR_REDIS_URL": redis_url, "FMR_KEY_PREFIX": key_prefix, "FMR_DATA_DIR": str(data_dir),
         **tokens,
