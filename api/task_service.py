@@ -7,17 +7,19 @@ the event loop, never blocking it.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import tempfile
 import uuid
 from typing import Any
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel
+from starlette.requests import HTTPConnection
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_exponential
 
 from api.middleware.request_id import trace_id_of
-from api.schemas import TaskCreateResponse, UploadFileResponse
+from api.schemas import AudioToTextComparisonRequest, TaskCreateResponse, UploadFileResponse
 from api.services import Services
 from core.plugins import PluginKind
 from core.plugins.languages import LanguageChoice, LanguageUnsupported, choose_language
@@ -26,7 +28,7 @@ from core.stores.tasks import Task, TaskKind, TaskStatus
 from core.stores.users import User
 from core.uploads.remote import Resolver, UrlPolicy, default_resolver, fetch_media
 
-__all__ = ["create_task", "save_url_upload", "wait_for_result"]
+__all__ = ["check_recording", "create_task", "save_url_upload", "wait_for_result"]
 
 #: First and longest pause between two looks at a waited-for task, in seconds.
 WAIT_POLL_FIRST_S = 0.05
@@ -95,10 +97,47 @@ async def save_url_upload(
     return UploadFileResponse(file_id=file_id)
 
 
+async def check_recording(
+    services: Services,
+    user: User,
+    connection: HTTPConnection,
+    wav: bytes,
+    model: str,
+    text: str,
+    language: str | None,
+) -> TaskCreateResponse:
+    """Store a streamed recording as the user's upload and check it against ``text``
+    as an audio/text comparison task, waited for (``FMR_WAIT_TIMEOUT_S``).
+
+    Raises:
+        MediaError: the recording is not storable (too long, too large: 413/422).
+        HTTPException: the model no longer served (404), or its language (422).
+    """
+    settings = services.settings
+    file_id = await services.files.save_upload(
+        "audio", user.username, io.BytesIO(wav), "stream.wav", content_type="audio/wav",
+        max_bytes=settings.max_upload_bytes + 1024,
+        max_audio_duration_s=settings.max_audio_duration_s,
+        max_image_pixels=settings.max_image_pixels,
+        decode_timeout_s=settings.decode_timeout_s,
+    )
+    request = AudioToTextComparisonRequest(
+        audio_file=file_id, audio_model=model, text=[text], language=language
+    )
+    try:
+        return await create_task(
+            services, user, connection, TaskKind.AUDIO_TEXT_COMPARISON, request,
+            models=[("audio", model)], files=["audio"], language=True, wait=True,
+        )
+    except BaseException:
+        await services.files.delete(file_id)  # no task reads it
+        raise
+
+
 async def create_task(
     services: Services,
     user: User,
-    http: Request,
+    http: HTTPConnection,
     kind: TaskKind,
     request: BaseModel,
     models: list[tuple[PluginKind, str]],

@@ -7,8 +7,10 @@ Usage::
 
 The recording (any format ffmpeg reads) is sent as 16-kHz 16-bit mono PCM in 0.25-s
 chunks, as a microphone would; ``--fast`` sends it as fast as the server takes it.
-Partial results print as they come (tentative ones in brackets), then each miscue
-with ``--text``, then the summary. The token is sent in the first message, not the
+Partial results print as they come (tentative ones in brackets), then with ``--text``
+each miscue as the reader passes it (from the transcript alone: provisional), the
+summary, and the verified check of the whole recording (the reading check, as for an
+upload: the answer to keep). The token is sent in the first message, not the
 URL, so it stays out of access logs.
 
 ``--latency`` prints, for the partials, the time from the end of their last word in
@@ -49,6 +51,18 @@ def show(message: dict) -> None:
     elif kind == "summary":
         summary = message["summary"]
         print(f"accuracy {summary['accuracy']:.1f} %, WCPM {summary.get('wcpm')}")
+    elif kind == "check":
+        if message["state"] != "SUCCESS":
+            print(f"checked: {message['state']} {message.get('error') or ''} "
+                  f"(task {message.get('task_id')})")
+            return
+        print(f"checked (task {message['task_id']}): {len(message['errors'])} miscues")
+        for error in message["errors"]:
+            heard = f' (heard "{error["found"]}")' if error["found"] else ""
+            print(f"  {error['type'].upper()}: \"{error['expected']}\"{heard}"
+                  f" at {error['start']:.2f}s, confidence {error['confidence']}")
+        summary = message["summary"] or {}
+        print(f"checked accuracy {summary.get('accuracy')} %, WCPM {summary.get('wcpm')}")
     elif kind == "done":
         print(f"final text: {message['text']}")
     elif kind == "error":

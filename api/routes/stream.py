@@ -20,28 +20,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+import numpy as np
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 
 from api.deps import token_subject
 from api.schemas.stream import (
+    StreamCheck,
     StreamDone,
     StreamError,
     StreamMiscue,
     StreamParams,
     StreamPartial,
     StreamReady,
-    StreamStart,
     StreamSummary,
 )
 from api.services import Services
+from api.stream_protocol import (
+    REASON_BYTES,
+    StreamClose,
+    bearer_token,
+    model_failure,
+    start_message,
+)
+from api.task_service import check_recording
+from core.errors import MediaError
 from core.reading.assess import Miscue
+from core.stores.users import User
 from core.streaming import (
     DEFAULT_LIMITS,
+    SAMPLE_RATE,
     AudioDecoder,
     DecodeError,
     Partial,
@@ -59,18 +70,6 @@ __all__ = ["DEFAULT_LIMITS", "StreamLimits", "router"]
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/audio", tags=["audio"])
-
-
-#: Bytes of a close frame's reason (RFC 6455: 125 bytes of payload less the code).
-_REASON_BYTES = 123
-
-
-class _Close(Exception):
-    """End the stream: an error message (unless ``code`` is None), then the close."""
-
-    def __init__(self, close_code: int, code: str | None = None, message: str = "") -> None:
-        super().__init__(message)
-        self.close_code, self.code, self.message = close_code, code, message
 
 
 @router.websocket("/stream")
@@ -96,33 +95,37 @@ class _Stream:
         self.receiver: asyncio.Task[None] | None = None
         self.audio_seen = False
         self.segments = 0
+        self.user: User | None = None
+        #: Every sample received (float32, 16 kHz), for the final check.
+        self.recorded: list[np.ndarray] = []
 
     async def run(self) -> None:
         """Serve the stream; never raises (a client gone is just the end)."""
         try:
             await self.ws.accept()
             await self._serve()
-        except _Close as close:
+        except StreamClose as close:
             await self._close(close)
         except WebSocketDisconnect:
             pass
         except Exception:  # noqa: BLE001 - the handler never raises out
             logger.exception("Live transcription stream failed")
-            await self._close(_Close(1011, "internal", "The server failed"))
+            await self._close(StreamClose(1011, "internal", "The server failed"))
         finally:
             await self._cleanup()
 
     async def _serve(self) -> None:
-        token = self.ws.query_params.get("token") or _bearer(self.ws.headers.get("authorization"))
+        header = self.ws.headers.get("authorization")
+        token = self.ws.query_params.get("token") or bearer_token(header)
         start: dict[str, Any] = {}
         if not token:
             try:
                 first = await asyncio.wait_for(self.ws.receive(), self.limits.auth_timeout_s)
             except asyncio.TimeoutError:
-                raise _Close(1008, "unauthorized", "No access token was sent") from None
+                raise StreamClose(1008, "unauthorized", "No access token was sent") from None
             if first["type"] == "websocket.disconnect":
                 return
-            start = _start_message(first.get("text"))
+            start = start_message(first.get("text"))
             token = start.pop("token", None)
         await self._authenticate(token)
         await self._configure(start)
@@ -130,13 +133,14 @@ class _Stream:
         await self._loop()
 
     async def _authenticate(self, token: str | None) -> None:
-        unauthorized = _Close(1008, "unauthorized", "Could not validate credentials")
+        unauthorized = StreamClose(1008, "unauthorized", "Could not validate credentials")
         if not token:
             raise unauthorized
         username = token_subject(self.ws.scope, token, self.services)
         user = await self.services.users.get(username) if username else None
         if user is None or user.disabled:
             raise unauthorized
+        self.user = user
 
     async def _configure(self, start: dict[str, Any]) -> None:
         """Parse the parameters (query, then ``start``), check the model, set up the
@@ -147,16 +151,16 @@ class _Stream:
         except ValidationError as error:
             issue = error.errors()[0]
             where = ".".join(str(part) for part in issue["loc"])
-            raise _Close(1008, "bad_request", f"{where}: {issue['msg']}") from None
+            raise StreamClose(1008, "bad_request", f"{where}: {issue['msg']}") from None
         words = len((self.params.reference_text or "").split())
         if words > self.services.settings.max_text_words:
             limit = self.services.settings.max_text_words
             message = f"reference_text too long: {words} words (maximum {limit} words)"
-            raise _Close(1008, "bad_request", message)
+            raise StreamClose(1008, "bad_request", message)
         if self.services.speech is None:
-            raise _Close(1011, "unavailable", "Live transcription is not available here")
+            raise StreamClose(1011, "unavailable", "Live transcription is not available here")
         if not await self.services.models.has("audio", self.params.model):
-            raise _Close(1008, "unknown_model", f"Unknown audio model {self.params.model!r}")
+            raise StreamClose(1008, "unknown_model", f"Unknown audio model {self.params.model!r}")
         config = StreamConfig(
             min_chunk_s=self.limits.min_chunk_s,
             buffer_trim_s=self.limits.buffer_trim_s,
@@ -198,7 +202,7 @@ class _Stream:
                 kind, item = await asyncio.wait_for(self.queue.get(), self.limits.idle_timeout_s)
             except asyncio.TimeoutError:
                 seconds = f"{self.limits.idle_timeout_s:g}"
-                raise _Close(1008, "idle_timeout", f"No message for {seconds} s") from None
+                raise StreamClose(1008, "idle_timeout", f"No message for {seconds} s") from None
             if kind == "ws":
                 if item["type"] == "websocket.disconnect":
                     return
@@ -207,7 +211,7 @@ class _Stream:
                 elif await self._text(item.get("text") or ""):
                     return
             elif kind == "failed":
-                raise _Close(1007, "undecodable_audio", str(item))
+                raise StreamClose(1007, "undecodable_audio", str(item))
             elif kind == "decoded" and item is self.decoding:
                 self.decoding = None
                 await self._send_events(self._result(item))
@@ -219,30 +223,52 @@ class _Stream:
     async def _audio(self, data: bytes) -> None:
         if len(data) > self.limits.max_message_bytes:
             limit = self.limits.max_message_bytes
-            raise _Close(1009, "message_too_big", f"A message may have at most {limit} bytes")
+            raise StreamClose(1009, "message_too_big", f"A message may have at most {limit} bytes")
         assert self.session is not None
         self.audio_seen = True
         try:
             if self.decoder is None:
                 fmt = self.params.format or sniff_format(data)
                 self.decoder = make_decoder(
-                    fmt, self.session.feed, self.params.sample_rate, self._decode_failed
+                    fmt, self._keep, self.params.sample_rate, self._decode_failed
                 )
             await self.decoder.feed(data)
         except DecodeError as error:
-            raise _Close(1007, "undecodable_audio", str(error)) from None
+            raise StreamClose(1007, "undecodable_audio", str(error)) from None
         except OSError as error:  # ffmpeg missing or not startable: a server fault
             logger.error("Live transcription: the audio decoder failed: %s", error)
-            raise _Close(1011, "unavailable", "The audio decoder is not available") from None
+            raise StreamClose(1011, "unavailable", "The audio decoder is not available") from None
+
+    def _keep(self, samples: np.ndarray) -> None:
+        """The decoders' sink: the session's audio, also kept whole for the final check."""
+        assert self.session is not None
+        if self.params.reference_text and self.params.final_check and not self.session.full:
+            self.recorded.append(samples)
+        self.session.feed(samples)
+
+    async def _check(self) -> StreamCheck:
+        """The whole recording checked as a comparison task (the reading check, as for
+        an upload), waited for up to ``FMR_WAIT_TIMEOUT_S``."""
+        assert self.user is not None and self.params.reference_text
+        samples = np.concatenate(self.recorded)[: int(self.limits.max_duration_s * SAMPLE_RATE)]
+        try:
+            outcome = await check_recording(
+                self.services, self.user, self.ws, encode_wav(samples), self.params.model,
+                self.params.reference_text, self.params.language,
+            )
+        except (HTTPException, MediaError) as error:
+            detail = error.detail if isinstance(error, HTTPException) else str(error)
+            return StreamCheck(state="FAILURE", error=str(detail))
+        return StreamCheck.of(outcome)
 
     async def _text(self, text: str) -> bool:
         """Handle a text message; True when the stream is over."""
         if len(text) > self.limits.max_message_bytes:
             limit = self.limits.max_message_bytes
-            raise _Close(1009, "message_too_big", f"A message may have at most {limit} bytes")
+            raise StreamClose(1009, "message_too_big", f"A message may have at most {limit} bytes")
         command = text.strip()
         if command.startswith("{"):
-            start = _start_message(command)
+            start = start_message(command)
             if start.get("type") == "finalize":
                 command = "finalize"
             elif not self.audio_seen and start.get("type", "start") == "start":
@@ -252,7 +278,8 @@ class _Stream:
         if command == "finalize":
             await self._finalize("finalize")
             return True
-        raise _Close(1003, "bad_request", "Unknown message: send audio as binary, or 'finalize'")
+        message = "Unknown message: send audio as binary, or 'finalize'"
+        raise StreamClose(1003, "bad_request", message)
 
     def _decode_failed(self, error: DecodeError) -> None:
         self.queue.put_nowait(("failed", error))
@@ -269,7 +296,7 @@ class _Stream:
         try:
             return task.result()
         except Exception as error:  # noqa: BLE001 - the model's failure, reported
-            raise _model_failure(error) from None
+            raise model_failure(error) from None
 
     async def _finalize(self, reason: str) -> None:
         """Decode the rest, send the final results, ``done``, and close."""
@@ -278,7 +305,7 @@ class _Stream:
             try:
                 await self.decoder.finish()
             except DecodeError as error:
-                raise _Close(1007, "undecodable_audio", str(error)) from None
+                raise StreamClose(1007, "undecodable_audio", str(error)) from None
         if self.decoding is not None:
             task, self.decoding = self.decoding, None
             await asyncio.wait({task})
@@ -286,10 +313,12 @@ class _Stream:
         try:
             events, end = await self.session.finish()
         except Exception as error:  # noqa: BLE001 - the model's failure, reported
-            raise _model_failure(error) from None
+            raise model_failure(error) from None
         await self._send_events(events)
         if end.summary is not None:
             await self._send(StreamSummary(summary=end.summary))
+        if self.recorded:
+            await self._send(await self._check())
         done = StreamDone(
             text=end.text,
             duration=round(end.duration, 3),
@@ -300,7 +329,7 @@ class _Stream:
         if reason == "max_duration":
             limit = f"{self.limits.max_duration_s:g}"
             message = f"The stream reached its maximum duration of {limit} s"
-            await self._close(_Close(1008, "max_duration", message), error_sent=False)
+            await self._close(StreamClose(1008, "max_duration", message), error_sent=False)
         else:
             await self.ws.close(1000)
 
@@ -332,12 +361,12 @@ class _Stream:
     async def _send(self, message: BaseModel) -> None:
         await self.ws.send_text(message.model_dump_json())
 
-    async def _close(self, close: _Close, error_sent: bool = False) -> None:
+    async def _close(self, close: StreamClose, error_sent: bool = False) -> None:
         """Send the error message (once) and the close frame; the client may be gone."""
         with contextlib.suppress(Exception):
             if close.code is not None and not error_sent:
                 await self._send(StreamError(code=close.code, message=close.message))
-        reason = close.message.encode()[:_REASON_BYTES].decode(errors="ignore")
+        reason = close.message.encode()[:REASON_BYTES].decode(errors="ignore")
         with contextlib.suppress(Exception):
             await self.ws.close(close.close_code, reason)
 
@@ -355,42 +384,3 @@ class _Stream:
                 await self.decoder.close()
             except Exception:  # noqa: BLE001 - nothing left to tell the client
                 logger.warning("Live transcription: closing the decoder failed", exc_info=True)
-
-
-def _model_failure(error: Exception) -> _Close:
-    """The close for a failed model call: the gateway's ``LookupError`` and
-    ``RuntimeError`` carry messages safe for users; anything else is logged."""
-    if isinstance(error, (LookupError, RuntimeError)) and str(error):
-        return _Close(1011, "model_error", str(error))
-    logger.error("Live transcription: the model call failed", exc_info=error)
-    return _Close(1011, "model_error", "The model failed")
-
-
-def _bearer(header: str | None) -> str | None:
-    scheme, _, token = (header or "").partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
-
-
-def _start_message(text: str | None) -> dict[str, Any]:
-    """The fields of a first text message: JSON :class:`StreamStart` (or
-    ``{"type": "finalize"}``), or a bare token."""
-    if text is None:
-        raise _Close(1008, "unauthorized", "Send the access token as the first text message")
-    text = text.strip()
-    if not text.startswith("{"):
-        return {"token": text}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise _Close(1003, "bad_request", "The message is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise _Close(1003, "bad_request", "The message is not a JSON object")
-    if data.get("type") == "finalize":
-        return {"type": "finalize"}
-    try:
-        start = StreamStart.model_validate(data)
-    except ValidationError as error:
-        issue = error.errors()[0]
-        where = ".".join(str(part) for part in issue["loc"])
-        raise _Close(1008, "bad_request", f"{where}: {issue['msg']}") from None
-    return start.model_dump(exclude_unset=True)

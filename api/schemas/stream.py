@@ -26,15 +26,17 @@ Times are seconds from the start of the stream's audio.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from api.schemas.common import ModelName
 from core.plugins.languages import LANGUAGE_PATTERN
-from core.results import ReadingSummary
+from core.results import MiscueReport, ReadingSummary
 
 __all__ = [
+    "StreamCheck",
     "StreamDone",
     "StreamError",
     "StreamMiscue",
@@ -64,6 +66,13 @@ class StreamParams(BaseModel):
     language: str | None = Field(None, pattern=LANGUAGE_PATTERN)
     sample_rate: int = Field(16000, ge=8000, le=192000)
     format: AudioFormat | None = None
+    final_check: bool = Field(
+        True,
+        description="With reference_text: at finalize, check the whole recording as a "
+        "comparison task (with the reading check) and send its verified miscues in a "
+        "`check` message. The miscue messages during the stream come from the "
+        "transcript alone and can be wrong; the check is the answer to keep.",
+    )
 
 
 class StreamStart(StreamParams):
@@ -129,6 +138,35 @@ class StreamSummary(BaseModel):
 
     type: Literal["summary"] = "summary"
     summary: ReadingSummary
+
+
+class StreamCheck(BaseModel):
+    """The verified reading check of the whole stream, sent after ``finalize`` (with
+    ``reference_text`` and ``final_check``), before ``done``: the result of an
+    audio/text comparison task of the recording (``task_id``; in the request archive),
+    the same a recording uploaded afterwards would get. ``state`` ``PENDING``: it did
+    not end within ``FMR_WAIT_TIMEOUT_S``; fetch it with
+    ``/v1/comparison/audio/text/result?task_id=``.
+    ``{"type": "check", "task_id": "...", "state": "SUCCESS", "errors": [...],
+    "summary": {...}}``"""
+
+    type: Literal["check"] = "check"
+    task_id: UUID | None = None
+    state: Literal["SUCCESS", "FAILURE", "PENDING"]
+    errors: list[MiscueReport] | None = Field(
+        None, description="The miscues, as `/v1/comparison/audio/text/result` gives them"
+    )
+    summary: ReadingSummary | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, outcome: Any) -> StreamCheck:
+        """From a ``wait=true`` task creation's answer (``TaskCreateResponse``)."""
+        result = outcome.result or {}
+        return cls(
+            task_id=outcome.task_id, state=outcome.state, errors=result.get("errors"),
+            summary=result.get("summary"), error=outcome.error,
+        )
 
 
 class StreamDone(BaseModel):

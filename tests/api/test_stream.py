@@ -167,7 +167,8 @@ def receive_all(ws) -> list[tuple[float, dict]]:
 
 def test_live_reading_with_whisper_tiny_en(streaming, whisper, reading):
     gateway = LocalWhisper(whisper)
-    client, token = streaming(gateway)
+    # No pipeline runs in-process: the final check's task stays queued (PENDING).
+    client, token = streaming(gateway, wait_timeout_s=0.3)
     pcm = reading["pcm"]
     chunk = 8000  # 0.25 s of 16-kHz s16le
     chunks = [pcm[i : i + chunk] for i in range(0, len(pcm), chunk)]
@@ -202,6 +203,16 @@ def test_live_reading_with_whisper_tiny_en(streaming, whisper, reading):
     summary = [m for _, m in messages if m["type"] == "summary"][0]["summary"]
     assert summary["words_in_reference"] == 18
     assert len(gateway.calls) >= 4  # re-decoded as the audio grew
+    # The whole recording went to a comparison task (verified on Serve: the
+    # integration test of the stream), kept in the archive with its audio.
+    check = [m for _, m in messages if m["type"] == "check"][0]
+    assert check["state"] == "PENDING" and check["task_id"]
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"/v1/archive/requests/{check['task_id']}"
+    full = client.get(f"{base}/full_request", headers=headers).json()
+    assert (full["kind"], full["body"]["text"]) == ("audio_text_comparison", [REFERENCE])
+    marks = client.get(f"{base}/voice_activity_marks", headers=headers).json()
+    assert abs(marks["duration_ms"] - len(pcm) / 32) < 100  # all of it, in ms
 
 
 def test_webm_opus_with_the_token_in_the_first_message(streaming, whisper, reading):
@@ -209,7 +220,9 @@ def test_webm_opus_with_the_token_in_the_first_message(streaming, whisper, readi
     webm = reading["webm"]
     chunks = [webm[i : i + 2000] for i in range(0, len(webm), 2000)]
     with client.websocket_connect("/v1/audio/stream") as ws:
-        ws.send_text(json.dumps({"type": "start", "token": token, "reference_text": REFERENCE}))
+        start = {"type": "start", "token": token, "reference_text": REFERENCE,
+                 "final_check": False}
+        ws.send_text(json.dumps(start))
         assert ws.receive_json()["type"] == "ready"
         sender = threading.Thread(target=stream_paced, args=(ws, chunks, 0.1, {}))
         sender.start()
@@ -217,6 +230,7 @@ def test_webm_opus_with_the_token_in_the_first_message(streaming, whisper, readi
         sender.join()
     assert tokens(messages[-1]["text"]) == tokens(SPOKEN)
     assert any(m["type"] == "miscue" and m["expected"] == "brown" for m in messages)
+    assert not any(m["type"] == "check" for m in messages)
 
 
 @pytest.mark.parametrize(

@@ -295,3 +295,7 @@ def test_a_live_stream_through_the_ingress_gives_partials_and_the_reading_check(
     miscues = {(m["miscue"], m["expected"]) for m in messages if m["type"] == "miscue"}
     planted = {(p["type"], p["expected"]) for p in MISCUE["miscues"]}
     assert planted & miscues, (miscues, planted)
+    # The verified check of the whole recording: exactly the planted miscues.
+    check = next(m for m in messages if m["type"] == "check")
+    assert check["state"] == "SUCCESS", check
+    assert {(e["type"], e["expected"]) for e in check["errors"]} == planted
