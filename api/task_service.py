@@ -21,6 +21,7 @@ from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_expo
 from api.middleware.request_id import trace_id_of
 from api.schemas import AudioToTextComparisonRequest, TaskCreateResponse, UploadFileResponse
 from api.services import Services
+from api.settings import Settings
 from core.plugins import PluginKind
 from core.plugins.languages import LanguageChoice, LanguageUnsupported, choose_language
 from core.stores.files import FileKind
@@ -33,6 +34,17 @@ __all__ = ["check_recording", "create_task", "save_url_upload", "wait_for_result
 #: First and longest pause between two looks at a waited-for task, in seconds.
 WAIT_POLL_FIRST_S = 0.05
 WAIT_POLL_MAX_S = 1.0
+
+
+def upload_limits(settings: Settings) -> dict[str, Any]:
+    """The limits every stored upload is held to (``FileStore.save_upload`` keywords):
+    bytes, recording seconds, image pixels, decoding seconds."""
+    return {
+        "max_bytes": settings.max_upload_bytes,
+        "max_audio_duration_s": settings.max_audio_duration_s,
+        "max_image_pixels": settings.max_image_pixels,
+        "decode_timeout_s": settings.decode_timeout_s,
+    }
 
 
 def url_policy(services: Services) -> UrlPolicy:
@@ -78,7 +90,6 @@ async def save_url_upload(
             2xx; ``RemoteTooLarge`` over ``max_upload_bytes``.
         MediaError: the content is not a valid file of ``kind`` (422).
     """
-    settings = services.settings
     with tempfile.TemporaryFile(dir=services.files.root / "tmp") as body:
         policy, resolver = url_policy(services), url_resolver(services)
         fetched = await fetch_media(url, body, policy, resolver=resolver)
@@ -89,10 +100,7 @@ async def save_url_upload(
             body,
             fetched.filename,
             content_type=fetched.content_type,
-            max_bytes=settings.max_upload_bytes,
-            max_audio_duration_s=settings.max_audio_duration_s,
-            max_image_pixels=settings.max_image_pixels,
-            decode_timeout_s=settings.decode_timeout_s,
+            **upload_limits(services.settings),
         )
     return UploadFileResponse(file_id=file_id)
 
@@ -113,13 +121,9 @@ async def check_recording(
         MediaError: the recording is not storable (too long, too large: 413/422).
         HTTPException: the model no longer served (404), or its language (422).
     """
-    settings = services.settings
     file_id = await services.files.save_upload(
         "audio", user.username, io.BytesIO(wav), "stream.wav", content_type="audio/wav",
-        max_bytes=settings.max_upload_bytes + 1024,
-        max_audio_duration_s=settings.max_audio_duration_s,
-        max_image_pixels=settings.max_image_pixels,
-        decode_timeout_s=settings.decode_timeout_s,
+        **upload_limits(services.settings),
     )
     request = AudioToTextComparisonRequest(
         audio_file=file_id, audio_model=model, text=[text], language=language

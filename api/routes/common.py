@@ -17,7 +17,7 @@ from api.schemas import (
     ValidationErrorResponse,
 )
 from api.services import Services
-from api.task_service import create_task, require_model
+from api.task_service import create_task, require_model, upload_limits
 from core.plugins import PluginKind
 from core.results import RESULT_TYPES
 from core.stores.files import FileKind
@@ -243,16 +243,12 @@ async def save_upload(
 ) -> UploadFileResponse:
     """Validate by content, convert and store an upload for the user (limits from
     settings); the file name and MIME type are only hints."""
-    settings = services.settings
     file_id = await services.files.save_upload(
         kind,
         user.username,
         upload_file.file,
         upload_file.filename,
         content_type=upload_file.content_type,
-        max_bytes=settings.max_upload_bytes,
-        max_audio_duration_s=settings.max_audio_duration_s,
-        max_image_pixels=settings.max_image_pixels,
-        decode_timeout_s=settings.decode_timeout_s,
+        **upload_limits(services.settings),
     )
     return UploadFileResponse(file_id=file_id)
