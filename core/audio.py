@@ -93,7 +93,11 @@ def ffmpeg_reason(output: str, path: str) -> str:
 def _decode(path: str, fmt: str | None = None, duration_s: float | None = None) -> AudioSegment:
     """Decode ``path`` with pydub, mapping every decoder failure to MediaError."""
     try:
-        return AudioSegment.from_file(path, format=fmt, duration=duration_s)
+        # -nostdin: pydub leaves ffmpeg's stdin on the terminal; an ffmpeg started from
+        # a service run in a terminal's background reads it and is stopped (SIGTTIN).
+        return AudioSegment.from_file(
+            path, format=fmt, duration=duration_s, parameters=["-nostdin"]
+        )
     except CouldntDecodeError as exc:
         reason = ffmpeg_reason(str(exc), path)
         message = "The audio file could not be decoded"

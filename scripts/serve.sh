@@ -31,4 +31,6 @@ trap 'exit 130' INT TERM
 # peer is 127.0.0.1 unless told to trust nobody; Ray's processes inherit this
 # environment (docs/operations.md, "Rate limits").
 export FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS-}"
-.venv/bin/serve run configs/serve.yaml
+# stdin from /dev/null: no replica's subprocess (ffmpeg...) may read the terminal, which
+# stops it when it is in the background (SIGTTIN). Ctrl-C still reaches serve run.
+.venv/bin/serve run configs/serve.yaml < /dev/null
