@@ -16,11 +16,14 @@ from api.routes import (
     audio,
     auth,
     comparison,
+    docs,
     health,
     image,
     openai_audio,
+    report,
     stream,
     task,
+    web,
 )
 from api.services import Services
 
@@ -43,12 +46,20 @@ def create_app(
         echo_request_id: Answer with the ``X-Request-ID`` (off behind a proxy that
             does it, as Ray Serve's does: ``api.middleware.request_id``).
     """
-    app = FastAPI(title="Follow My Reading", version="1.0.0", description=DESCRIPTION)
+    # /docs and /redoc load their assets from the service itself (api.routes.docs).
+    app = FastAPI(
+        title="Follow My Reading", version="1.0.0", description=DESCRIPTION,
+        docs_url=None, redoc_url=None,
+    )
     app.state.services = services
     v1 = APIRouter(prefix="/v1")
-    for area in (audio, openai_audio, stream, image, auth, comparison, task, archive, health):
+    areas = (audio, openai_audio, stream, image, auth, comparison, report, task, archive, health)
+    for area in areas:
         v1.include_router(area.router)
     app.include_router(v1)
+    # The web page at / and its static files, and the docs; none is in the schema.
+    app.include_router(web.router)
+    app.include_router(docs.router)
     # 401, 413, 429, 503... come from dependencies and middleware: documented once.
     install_shared_responses(app)
     install_error_handlers(app)

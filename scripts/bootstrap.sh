@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # rendered test pages; libfribidi0 for Pillow's libraqm (Arabic shaping, right to left).
 SYSTEM_PACKAGES=(ffmpeg redis-server tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus
   tesseract-ocr-ara fonts-dejavu-core libfribidi0 libcairo2 espeak-ng fontconfig
-  fonts-liberation fonts-freefont-ttf)
+  fonts-liberation fonts-freefont-ttf chromium chromium-driver libpango-1.0-0 libpangoft2-1.0-0)
 missing=()
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -28,6 +28,13 @@ command -v fc-list >/dev/null || missing+=(fontconfig)
 [[ -f /usr/share/fonts/truetype/freefont/FreeSans.ttf ]] || missing+=(fonts-freefont-ttf)
 ldconfig -p 2>/dev/null | grep libfribidi.so.0 >/dev/null || missing+=(libfribidi0)
 ldconfig -p 2>/dev/null | grep -q libcairo.so.2 || missing+=(libcairo2)
+# Pango for WeasyPrint's PDF reports (core/report/pdf.py).
+ldconfig -p 2>/dev/null | grep -q libpango-1.0.so.0 || missing+=(libpango-1.0-0)
+ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 || missing+=(libpangoft2-1.0-0)
+# The web page's end-to-end test drives Debian's Chromium through its chromedriver
+# (tests/serve_app/integration/test_web_page.py): no browser is ever downloaded.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]]; then SUDO=(); elif sudo -n true 2>/dev/null; then SUDO=(sudo -n); else
     echo "Missing system packages: ${missing[*]}" >&2

@@ -15,7 +15,8 @@ Groups (method + path of the route; see :func:`route_group`):
 * ``upload``: ``POST .../upload`` and ``.../upload_url``; ``task``: ``POST .../task``
   and ``POST /v1/audio/transcriptions`` (each creates a task);
 * ``read``: every other request;
-* never limited: ``/v1/health/*``, ``/docs``, ``/redoc``, ``/openapi.json``.
+* never limited: ``/v1/health/*``, ``/docs``, ``/redoc``, ``/openapi.json``, the web
+  page ``/`` and its files ``/static/*``.
 
 ``upload``, ``task`` and ``read`` count per user, the user being the subject of a
 *verified* access token; without a valid token they count per client address (the
@@ -69,10 +70,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Paths never limited: probes must work when a client is throttled, and the docs
-#: are static.
-EXEMPT_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
-EXEMPT_PREFIXES = ("/v1/health/",)
+#: Paths never limited: probes must work when a client is throttled, and the docs,
+#: the web page and its files (``api.routes.web``) are static.
+EXEMPT_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"})
+EXEMPT_PREFIXES = ("/v1/health/", "/static/")
 AUTH_PREFIX = "/v1/auth/"
 #: The one budget of requests whose client address was possibly taken from a
 #: client-supplied ``X-Forwarded-For`` by a server in front (see the module doc).

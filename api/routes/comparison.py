@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -26,10 +27,11 @@ from api.schemas import (
     AudioToTextComparisonRequest,
     TaskCreateResponse,
 )
-from core.page.annotate import Mark, annotate_page
-from core.page.direction import is_rtl
+from api.services import Services
+from core.report.photo import annotated_photo
 from core.results import AudioImageComparison, AudioTextComparison, MiscueReport
-from core.stores.tasks import TaskKind
+from core.stores.tasks import Task, TaskKind
+from core.stores.users import User
 
 C = TypeVar("C", AudioImageComparison, AudioTextComparison)
 
@@ -154,27 +156,30 @@ async def get_audio_image_comparison_annotated(
         AudioImageComparisonResultsResponse,
         _NOT_IMAGE_TASK,
     )
+    png = await annotated_task_photo(
+        services, user, task, _filtered(result, min_confidence).errors
+    )
+    return Response(content=png, media_type="image/png")
+
+
+async def annotated_task_photo(
+    services: Services, user: User, task: Task, errors: Sequence[MiscueReport]
+) -> bytes:
+    """The photo of the user's audio/image comparison task with ``errors`` drawn on it
+    (:func:`core.report.photo.annotated_photo`), as PNG bytes; drawn in a worker thread.
+
+    Shared by the annotated photo and the report (``api.routes.report``).
+
+    Raises:
+        HTTPException: 404 "No such image file available" when the task's photo no
+            longer exists (deleted since the task ran).
+    """
     path = await services.files.lookup(
         "image", user.username, uuid.UUID(task.payload["image_file"])
     )
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such image file available")
-    marks = [
-        Mark(type=e.type, boxes=tuple(e.boxes), label=_label(e),
-             rtl=is_rtl(e.expected or e.found))
-        for e in _filtered(result, min_confidence).errors
-        if e.type and e.boxes
-    ]
-    png = await asyncio.to_thread(annotate_page, path, marks)
-    return Response(content=png, media_type="image/png")
-
-
-def _label(error: MiscueReport) -> str:
-    if error.type == "omission":
-        return "skipped"
-    if error.type == "insertion":
-        return f'added "{error.found}"'
-    return f'read "{error.found}"'
+    return await asyncio.to_thread(annotated_photo, path, errors)
 
 
 @router.post(

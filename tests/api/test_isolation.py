@@ -123,6 +123,8 @@ ENDPOINTS = [
     result_endpoint("/v1/comparison/audio/image/result", "audio_image_comparison"),
     result_endpoint("/v1/comparison/audio/image/annotated", "audio_image_comparison"),
     result_endpoint("/v1/comparison/audio/text/result", "audio_text_comparison"),
+    result_endpoint("/v1/comparison/audio/image/report", "audio_image_comparison"),
+    result_endpoint("/v1/comparison/audio/text/report", "audio_text_comparison"),
     Endpoint("GET", "/v1/task/status", "task_id", "audio_processing", TASK_NOT_FOUND),
     result_endpoint("/v1/task/result", "audio_processing"),
     *(
@@ -149,6 +151,8 @@ RESULT_ENDPOINTS = {
         "Results are not ready yet or no task with such id exist"
     ),
     "/v1/comparison/audio/text/result": "Results are not ready yet or no task with such id exist",
+    "/v1/comparison/audio/image/report": "Results are not ready yet or no task with such id exist",
+    "/v1/comparison/audio/text/report": "Results are not ready yet or no task with such id exist",
     "/v1/task/result": "Results are not ready yet or no task with such id exist",
 }
 RESULT_KIND = {e.path: e.resource for e in ENDPOINTS if e.path in RESULT_ENDPOINTS}

@@ -36,7 +36,7 @@ PROTECTED = [
     ("GET", "/v1/task/status"),
     ("GET", "/v1/task/result"),
 ]
-#: Issue 16's endpoints beyond the spec, owner-only like the rest.
+#: The endpoints added beyond the spec (issues 16 and 17), owner-only like the rest.
 PEER = [
     ("POST", "/v1/audio/upload_url"),
     ("POST", "/v1/image/upload_url"),
@@ -49,6 +49,9 @@ PEER = [
     ("GET", "/v1/archive/requests/{request_id}/full_request"),
     ("GET", "/v1/archive/requests/{request_id}/transcript"),
     ("GET", "/v1/archive/requests/{request_id}/voice_activity_marks"),
+    # Issue 17: the printable report.
+    ("GET", "/v1/comparison/audio/image/report"),
+    ("GET", "/v1/comparison/audio/text/report"),
 ]
 PROBES = [("GET", "/v1/health/liveness"), ("GET", "/v1/health/readiness")]
 AUTH = [
