@@ -61,8 +61,31 @@ def decode_data_url(url: str) -> tuple[str, bytes]:
 
 
 @functools.lru_cache(maxsize=1)
+def _weasyprint() -> Any:
+    """WeasyPrint, imported once. Its import sets Pillow's process-wide
+    ``ImageFile.LOAD_TRUNCATED_IMAGES`` to True (``weasyprint/images.py``), which would
+    make this process accept truncated image uploads (:mod:`core.uploads.images`): the
+    flag is put back. Reports only embed complete PNGs of their own.
+
+    Raises:
+        OSError: Pango is missing.
+    """
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint
+    import weasyprint.urls
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
+@functools.lru_cache(maxsize=1)
 def _fetcher_class() -> type[Any]:
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    weasyprint = _weasyprint()
+    URLFetcher, URLFetcherResponse = (  # noqa: N806 - classes
+        weasyprint.urls.URLFetcher, weasyprint.urls.URLFetcherResponse
+    )
 
     class DataOnlyFetcher(URLFetcher):
         """WeasyPrint's fetcher, limited to ``data:`` URIs decoded in-process."""
@@ -101,7 +124,6 @@ def html_to_pdf(html: str) -> bytes:
     Raises:
         OSError: Pango is missing (WeasyPrint cannot be imported).
     """
-    from weasyprint import HTML
-
+    document = _weasyprint().HTML(string=html, base_url=None, url_fetcher=data_only_fetcher())
     with _RENDER_LOCK:
-        return HTML(string=html, base_url=None, url_fetcher=data_only_fetcher()).write_pdf()
+        return document.write_pdf()

@@ -103,3 +103,19 @@ def test_renders_from_threads_do_not_interfere():
         thread.join()
     texts = sorted(PdfReader(io.BytesIO(pdf)).pages[0].extract_text() for pdf in results)
     assert texts == ["page 0", "page 1", "page 2"]
+
+
+def test_rendering_leaves_truncated_image_uploads_refused(tmp_path: Path):
+    """WeasyPrint's import turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole
+    process; the ingress validates uploads in the same process as it renders."""
+    from PIL import ImageFile
+
+    from core.errors import MediaError
+    from core.uploads.images import convert_upload_to_png
+
+    html_to_pdf("<p>hello</p>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    truncated = tmp_path / "page.png"
+    truncated.write_bytes(png()[:60])
+    with pytest.raises(MediaError):
+        convert_upload_to_png(str(truncated), tmp_path / "out.png", max_pixels=10_000)
