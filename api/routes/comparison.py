@@ -39,8 +39,8 @@ router = APIRouter(
     prefix="/comparison", tags=["comparison"], dependencies=[Depends(get_current_active_user)]
 )
 
-_NOT_READY = "Results are not ready yet or no task with such id exist"
-_NOT_IMAGE_TASK = "There is no such task consists of the both image and audio"
+NOT_READY = "Results are not ready yet or no task with such id exist"
+NOT_IMAGE_TASK = "There is no such task consists of the both image and audio"
 
 MinConfidence = Annotated[
     float,
@@ -53,7 +53,7 @@ MinConfidence = Annotated[
 ]
 
 
-def _filtered(result: C, min_confidence: float) -> C:
+def filtered_errors(result: C, min_confidence: float) -> C:
     """The result with the errors below ``min_confidence`` left out."""
     if min_confidence <= 0:
         return result
@@ -93,7 +93,7 @@ async def compare_audio_to_image(
     response_model=AudioImageComparisonResultsResponse,
     summary="The result of an audio/image comparison task.",
     responses=documented(
-        task_not_ready(_NOT_READY),
+        task_not_ready(NOT_READY),
         (
             422,
             "The task is not an audio/image comparison",
@@ -117,11 +117,11 @@ async def get_audio_image_comparison_result(
         user,
         task_id,
         {TaskKind.AUDIO_IMAGE_COMPARISON},
-        _NOT_READY,
+        NOT_READY,
         AudioImageComparisonResultsResponse,
-        _NOT_IMAGE_TASK,
+        NOT_IMAGE_TASK,
     )
-    return _filtered(result, min_confidence)
+    return filtered_errors(result, min_confidence)
 
 
 @router.get(
@@ -131,9 +131,9 @@ async def get_audio_image_comparison_result(
     responses={
         200: {"content": {"image/png": {}}, "description": "A PNG image."},
         **documented(
-            task_not_ready(_NOT_READY),
+            task_not_ready(NOT_READY),
             (404, "The task's photo no longer exists", "No such image file available"),
-            (422, "The task is not an audio/image comparison", _NOT_IMAGE_TASK),
+            (422, "The task is not an audio/image comparison", NOT_IMAGE_TASK),
         ),
     },
 )
@@ -152,12 +152,12 @@ async def get_audio_image_comparison_annotated(
         user,
         task_id,
         {TaskKind.AUDIO_IMAGE_COMPARISON},
-        _NOT_READY,
+        NOT_READY,
         AudioImageComparisonResultsResponse,
-        _NOT_IMAGE_TASK,
+        NOT_IMAGE_TASK,
     )
     png = await annotated_task_photo(
-        services, user, task, _filtered(result, min_confidence).errors
+        services, user, task, filtered_errors(result, min_confidence).errors
     )
     return Response(content=png, media_type="image/png")
 
@@ -212,7 +212,7 @@ async def compare_audio_to_text(
     response_model=AudioTextComparisonResultsResponse,
     summary="The result of an audio/text comparison task.",
     responses=documented(
-        task_not_ready(_NOT_READY),
+        task_not_ready(NOT_READY),
         (
             422,
             "The task is not an audio/text comparison",
@@ -233,8 +233,8 @@ async def get_audio_text_comparison_result(
         user,
         task_id,
         {TaskKind.AUDIO_TEXT_COMPARISON},
-        _NOT_READY,
+        NOT_READY,
         AudioTextComparisonResultsResponse,
         "There is no such task consists of the both audio and text",
     )
-    return _filtered(result, min_confidence)
+    return filtered_errors(result, min_confidence)

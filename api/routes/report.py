@@ -18,11 +18,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import CurrentUser, ServicesDep, get_current_active_user
 from api.routes.common import documented, finished_task, task_not_ready
 from api.routes.comparison import (
-    _NOT_IMAGE_TASK,
-    _NOT_READY,
+    NOT_IMAGE_TASK,
+    NOT_READY,
     MinConfidence,
-    _filtered,
     annotated_task_photo,
+    filtered_errors,
 )
 from api.schemas import AudioImageComparisonResultsResponse, AudioTextComparisonResultsResponse
 from core.report.pdf import html_to_pdf
@@ -90,9 +90,9 @@ def _created(task: Task) -> datetime:
     responses={
         **_REPORT_200,
         **documented(
-            task_not_ready(_NOT_READY),
+            task_not_ready(NOT_READY),
             (404, "The task's photo no longer exists", "No such image file available"),
-            (422, "The task is not an audio/image comparison", _NOT_IMAGE_TASK),
+            (422, "The task is not an audio/image comparison", NOT_IMAGE_TASK),
         ),
     },
 )
@@ -111,10 +111,10 @@ async def get_audio_image_comparison_report(
     can be saved or sent as one file; the PDF is A4.
     """
     task, result = await finished_task(
-        services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, _NOT_READY,
-        AudioImageComparisonResultsResponse, _NOT_IMAGE_TASK,
+        services, user, task_id, {TaskKind.AUDIO_IMAGE_COMPARISON}, NOT_READY,
+        AudioImageComparisonResultsResponse, NOT_IMAGE_TASK,
     )
-    errors = _filtered(result, min_confidence).errors
+    errors = filtered_errors(result, min_confidence).errors
     photo = await annotated_task_photo(services, user, task, errors)
     report = ReadingReport(
         task_id=str(task_id),
@@ -141,7 +141,7 @@ async def get_audio_image_comparison_report(
     responses={
         **_REPORT_200,
         **documented(
-            task_not_ready(_NOT_READY),
+            task_not_ready(NOT_READY),
             (422, "The task is not an audio/text comparison", _NOT_TEXT_TASK),
         ),
     },
@@ -160,7 +160,7 @@ async def get_audio_text_comparison_report(
     as for the result (the summary counts them all).
     """
     task, result = await finished_task(
-        services, user, task_id, {TaskKind.AUDIO_TEXT_COMPARISON}, _NOT_READY,
+        services, user, task_id, {TaskKind.AUDIO_TEXT_COMPARISON}, NOT_READY,
         AudioTextComparisonResultsResponse, _NOT_TEXT_TASK,
     )
     report = ReadingReport(
@@ -168,7 +168,7 @@ async def get_audio_text_comparison_report(
         mode="audio/text",
         # The errors' ref_char point into the text items joined with single spaces.
         reference_text=" ".join(str(item) for item in task.payload.get("text", [])),
-        errors=_filtered(result, min_confidence).errors,
+        errors=filtered_errors(result, min_confidence).errors,
         summary=result.summary,
         created=_created(task),
         language=result.language or task.payload.get("language"),

@@ -161,8 +161,8 @@ async def delete_task(tasks: TaskStore, files: FileStore, task: Task) -> Deleted
         deleted_files += await files.delete(file_id)
     for file_id in _inputs(task):
         users = tasks.users_of_key(file_id)
-        others = {t for t in await redis.smembers(users) if t != task_id}
-        if not any([await redis.exists(f"{tasks.prefix}task:{t}") for t in others]):
+        others = [f"{tasks.prefix}task:{t}" for t in await redis.smembers(users) if t != task_id]
+        if not others or not await redis.exists(*others):  # one round trip for all
             deleted_files += await files.delete(file_id)
             await redis.delete(users)
         else:
